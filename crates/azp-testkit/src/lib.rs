@@ -1,0 +1,41 @@
+//! Test support shared by the workspace's tests.
+//!
+//! - [`harness`]: an agent harness that runs a task binary with the
+//!   environment the Azure Pipelines agent builds, and reads its output back
+//!   by the agent's rules;
+//! - [`commands`]: the agent's logging-command parser, written independently
+//!   of the writer under test;
+//! - [`oidc_server`]: a loopback emulation of Azure DevOps' OIDC token endpoint;
+//! - [`moto`]: a moto server on loopback as AWS;
+//! - [`leak`]: the check that no secret appears in plain text.
+
+pub mod commands;
+pub mod harness;
+pub mod leak;
+pub mod moto;
+pub mod oidc_server;
+
+pub use harness::{Agent, Endpoint, StepResult, TaskRun};
+pub use moto::Moto;
+pub use oidc_server::{IssuerKind, OidcConfig, OidcServer};
+
+use std::path::PathBuf;
+
+/// The workspace root.
+#[must_use]
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// Where `scripts/install-test-deps` puts the test tools: `AZP_TEST_TOOLS`,
+/// else `<workspace>/.tools`.
+#[must_use]
+#[allow(clippy::disallowed_methods)] // test configuration, read once
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("AZP_TEST_TOOLS")
+        .map_or_else(|| workspace_root().join(".tools"), PathBuf::from)
+}
