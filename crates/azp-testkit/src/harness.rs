@@ -236,6 +236,7 @@ pub struct Agent {
     secret_variables: Vec<(String, String)>,
     endpoints: BTreeMap<String, Endpoint>,
     env: Vec<(String, String)>,
+    removed: Vec<String>,
     oidc: Option<(String, String, String)>,
     long_form: bool,
     debug: bool,
@@ -272,6 +273,7 @@ impl Agent {
             secret_variables: Vec::new(),
             endpoints: BTreeMap::new(),
             env: Vec::new(),
+            removed: Vec::new(),
             oidc: None,
             long_form: false,
             debug: false,
@@ -340,6 +342,13 @@ impl Agent {
     #[must_use]
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Remove a variable the harness would otherwise set.
+    #[must_use]
+    pub fn without_env(mut self, name: &str) -> Self {
+        self.removed.push(name.to_owned());
         self
     }
 
@@ -577,8 +586,15 @@ impl Agent {
             self.access_token.clone(),
         );
         env.insert("TF_BUILD".into(), "True".into());
+        // Test agents are not EC2 instances: keep the AWS SDK and CLI from
+        // probing the instance metadata address (tests that want IMDS point
+        // AWS_EC2_METADATA_SERVICE_ENDPOINT at a loopback fake and clear this).
+        env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
         for (k, v) in &self.env {
             env.insert(k.clone(), v.clone());
+        }
+        for k in &self.removed {
+            env.remove(k);
         }
         env.into_iter().collect()
     }

@@ -7,6 +7,8 @@
 //!   of the writer under test;
 //! - [`oidc_server`]: a loopback emulation of Azure DevOps' OIDC token endpoint;
 //! - [`moto`]: a moto server on loopback as AWS;
+//! - [`scripted`]: a scripted HTTP server for failures real services will
+//!   not produce on demand;
 //! - [`leak`]: the check that no secret appears in plain text.
 
 pub mod commands;
@@ -14,6 +16,8 @@ pub mod harness;
 pub mod leak;
 pub mod moto;
 pub mod oidc_server;
+pub mod scripted;
+mod serve;
 
 pub use harness::{Agent, Endpoint, StepResult, TaskRun};
 pub use moto::Moto;

@@ -1,0 +1,81 @@
+//! A probe task for the tests of `aws-connection`: resolves credentials and
+//! region exactly as the shipped tasks do, in a real process started by the
+//! agent harness, and reports what it got. Not shipped.
+
+use std::process::ExitCode;
+
+use aws_connection::{ConnectOptions, connect};
+use azp_task::{InputError, InputKind, InputSpec, Inputs, TaskContext, TaskError, TaskInputs};
+
+#[derive(Debug)]
+struct ProbeInputs {
+    aws_credentials: Option<String>,
+    region_name: Option<String>,
+    require_region: bool,
+    forced_refreshes: i64,
+    show_child_env: bool,
+}
+
+impl TaskInputs for ProbeInputs {
+    const INPUTS: &'static [InputSpec] = &[
+        InputSpec::new(
+            "awsCredentials",
+            "AWS Credentials",
+            InputKind::ConnectedService("AWS"),
+        ),
+        InputSpec::new("regionName", "AWS Region", InputKind::String),
+        InputSpec::new("requireRegion", "Require a region", InputKind::Boolean),
+        InputSpec::new("forcedRefreshes", "Forced refreshes", InputKind::Int),
+        InputSpec::new(
+            "showChildEnv",
+            "Show the child environment",
+            InputKind::Boolean,
+        ),
+    ];
+
+    fn parse(i: &Inputs<'_>) -> Result<Self, InputError> {
+        Ok(Self {
+            aws_credentials: i.service_connection("awsCredentials")?,
+            region_name: i.string("regionName")?,
+            require_region: i.boolean("requireRegion")?,
+            forced_refreshes: i.integer("forcedRefreshes")?.unwrap_or(0),
+            show_child_env: i.boolean("showChildEnv")?,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    azp_task::run(body)
+}
+
+async fn body(ctx: TaskContext) -> Result<String, TaskError> {
+    let inputs: ProbeInputs = ctx.inputs()?;
+    let options = ConnectOptions {
+        connection: inputs.aws_credentials,
+        region: inputs.region_name,
+        region_required: inputs.require_region,
+        task_name: "Probe".into(),
+        ..ConnectOptions::default()
+    };
+    let session = connect(&ctx, &options).await?;
+    let log = ctx.log();
+    for _ in 0..inputs.forced_refreshes {
+        session.credentials().refresh().await?;
+        let sts = aws_sdk_sts::Client::new(session.sdk_config());
+        let id = sts.get_caller_identity().send().await?;
+        log.info(&format!("After refresh: {}", id.arn().unwrap_or_default()));
+    }
+    if inputs.show_child_env {
+        let env = session.child_env(&ctx.child_env()).await?;
+        for (k, v) in env
+            .iter()
+            .filter(|(k, _)| k.starts_with("AWS_") || k.to_ascii_uppercase().ends_with("_PROXY"))
+        {
+            log.info(&format!("child {k}={v}"));
+        }
+    }
+    let identity = session
+        .identity()
+        .map_or_else(|| "unverified".to_owned(), |i| i.arn.clone());
+    Ok(format!("Connected as {identity}"))
+}

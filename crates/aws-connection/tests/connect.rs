@@ -1,0 +1,736 @@
+//! Credential resolution end to end: the probe task run by the agent harness
+//! against moto (STS), the loopback OIDC endpoint, and scripted STS faults.
+
+use azp_testkit::scripted::{Canned, Match, ScriptedServer, sts};
+use azp_testkit::{Agent, Endpoint, IssuerKind, Moto, OidcConfig, OidcServer, StepResult, TaskRun};
+
+const PROBE: &str = env!("CARGO_BIN_EXE_aws-connection-probe");
+const CONNECTION: &str = "6a0e3c52-8f1d-4b7a-9c2e-3d4f5a6b7c8d";
+const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
+const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+fn agent() -> Agent {
+    Agent::new(concat!(env!("CARGO_MANIFEST_DIR"), "/probe"))
+        // No shared config or credentials files from the machine running the tests.
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+}
+
+fn moto_agent() -> Agent {
+    agent().env("AWS_ENDPOINT_URL", &Moto::shared().endpoint())
+}
+
+fn oidc_server(issuer: IssuerKind) -> OidcServer {
+    OidcServer::start(
+        OidcConfig {
+            issuer,
+            ..OidcConfig::default()
+        }
+        .with_connection(CONNECTION, "aws-prod"),
+    )
+}
+
+fn oidc_connection() -> Endpoint {
+    Endpoint::aws()
+        .param("useOIDC", "true")
+        .param("assumeRoleArn", ROLE)
+}
+
+fn assert_ok(run: &TaskRun) {
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    assert_eq!(run.exit_code, Some(0));
+    assert_eq!(run.completions, 1);
+}
+
+fn assert_failed(run: &TaskRun) -> String {
+    assert_eq!(run.result, StepResult::Failed, "{}", run.log_text());
+    assert_eq!(run.exit_code, Some(1));
+    assert_eq!(run.completions, 1);
+    assert_eq!(run.errors().len(), 1, "{:?}", run.errors());
+    run.errors()[0].to_owned()
+}
+
+#[test]
+fn oidc_federation_assumes_the_role_and_masks_everything() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let run = moto_agent()
+        .service_connection("awsCredentials", CONNECTION, oidc_connection())
+        .input("regionName", "eu-west-1")
+        .oidc(&oidc)
+        .run(PROBE);
+    assert_ok(&run);
+    let log = run.log_text();
+    assert!(
+        log.contains("  iss: https://vstoken.dev.azure.com/0f6b8a52-6d5e-4c1b-9a39-1c2d3e4f5a6b"),
+        "{log}"
+    );
+    assert!(log.contains("  aud: api://AzureADTokenExchange"), "{log}");
+    assert!(
+        log.contains("  sub: sc://contoso/Web Shop/aws-prod"),
+        "{log}"
+    );
+    assert!(log.contains("Authenticated as arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools (account 123456789012)"), "{log}");
+    assert!(
+        log.contains("Region: eu-west-1 (from the task's regionName input)"),
+        "{log}"
+    );
+    let tokens = oidc.issued_tokens();
+    assert_eq!(tokens.len(), 1);
+    run.assert_no_leaks(&[&tokens[0]]);
+    // Keys, secret and session token from STS were registered.
+    let registered: Vec<&str> = run
+        .commands
+        .iter()
+        .filter(|c| c.name() == "task.setsecret")
+        .map(|c| c.data.as_str())
+        .collect();
+    assert!(
+        registered.iter().any(|s| s.starts_with("ASIA")),
+        "{registered:?}"
+    );
+    assert!(registered.contains(&tokens[0].as_str()));
+    // The token was registered before its claims were printed.
+    let token_at = run
+        .stdout
+        .find(&format!("##vso[task.setsecret]{}", tokens[0]))
+        .unwrap();
+    assert!(token_at < run.stdout.find("  iss: ").unwrap());
+    let req = &oidc.requests()[0];
+    assert_eq!(req.query["serviceConnectionId"], CONNECTION);
+}
+
+#[test]
+fn entra_issuer_and_long_form_token_url() {
+    let oidc = oidc_server(IssuerKind::Entra);
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            oidc_connection().param("roleSessionName", "release-7"),
+        )
+        .input("regionName", "us-west-2")
+        .oidc(&oidc)
+        .without_oidc_request_uri()
+        .run(PROBE);
+    assert_ok(&run);
+    let log = run.log_text();
+    assert!(
+        log.contains(
+            "  iss: https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+        ),
+        "{log}"
+    );
+    // The agent masks every connection parameter, the session name included.
+    assert!(
+        log.contains("assumed-role/deploy/*** (account 123456789012)"),
+        "{log}"
+    );
+    assert!(log.contains("Assuming role deploy in account 123456789012 with the OIDC token (session name ***, 3600 s)"), "{log}");
+    assert_eq!(oidc.requests()[0].query["api-version"], "7.1-preview.1");
+}
+
+#[test]
+fn a_failed_oidc_exchange_never_falls_back_to_keys() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    oidc.set_status(Some(401));
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            oidc_connection()
+                .param("username", "AKIAEXAMPLE")
+                .param("password", SECRET_KEY),
+        )
+        .input("regionName", "eu-west-1")
+        .oidc(&oidc)
+        .run(PROBE);
+    let error = assert_failed(&run);
+    assert!(
+        error.starts_with("OIDC federation for service connection"),
+        "{error}"
+    );
+    assert!(error.contains("HTTP 401"), "{error}");
+    assert!(
+        !run.log_text().contains("Authenticated as"),
+        "{}",
+        run.log_text()
+    );
+    run.assert_no_leaks(&[]);
+}
+
+#[test]
+fn keys_only_and_the_child_environment() {
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws()
+                .param("username", "AKIAIOSFODNN7EXAMPLE")
+                .param("password", SECRET_KEY),
+        )
+        .input("regionName", "eu-central-1")
+        .input("showChildEnv", "true")
+        // Stale settings inherited from the agent host that must not survive.
+        .env("AWS_SESSION_TOKEN", "stale-session-token-from-host")
+        .env("AWS_PROFILE", "someone-else")
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token")
+        .run(PROBE);
+    assert_ok(&run);
+    let log = run.log_text();
+    assert!(
+        log.contains("Authenticated as arn:aws:sts::123456789012:user/moto"),
+        "{log}"
+    );
+    assert!(log.contains("child AWS_ACCESS_KEY_ID=***"), "{log}");
+    assert!(log.contains("child AWS_SECRET_ACCESS_KEY=***"), "{log}");
+    assert!(log.contains("child AWS_REGION=eu-central-1"), "{log}");
+    assert!(
+        log.contains("child AWS_DEFAULT_REGION=eu-central-1"),
+        "{log}"
+    );
+    assert!(log.contains("child AWS_EXECUTION_ENV=VSTS-Probe"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "child AWS_ENDPOINT_URL={}",
+            Moto::shared().endpoint()
+        )),
+        "{log}"
+    );
+    for gone in [
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ] {
+        assert!(
+            !log.contains(&format!("child {gone}=")),
+            "{gone} survived: {log}"
+        );
+    }
+    run.assert_no_leaks(&[SECRET_KEY]);
+}
+
+#[test]
+fn keys_assume_a_role_with_an_external_id() {
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws()
+                .param("username", "AKIAIOSFODNN7EXAMPLE")
+                .param("password", SECRET_KEY)
+                .param(
+                    "assumeRoleArn",
+                    "arn:aws:iam::210987654321:role/cross-account",
+                )
+                .param("externalId", "ext-7f3a")
+                .param("roleSessionName", "deploy-bot"),
+        )
+        .input("regionName", "eu-west-1")
+        .run(PROBE);
+    assert_ok(&run);
+    let log = run.log_text();
+    assert!(log.contains("with an external ID"), "{log}");
+    assert!(log.contains("Authenticated as arn:aws:sts::210987654321:assumed-role/cross-account/*** (account 210987654321)"), "{log}");
+    assert!(
+        log.contains("Assuming role cross-account in account 210987654321 with the access keys"),
+        "{log}"
+    );
+    run.assert_no_leaks(&[SECRET_KEY]);
+}
+
+#[test]
+fn a_role_alone_is_assumed_with_the_agents_own_credentials() {
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws().param("assumeRoleArn", ROLE),
+        )
+        .env("AWS_ACCESS_KEY_ID", "AKIAAMBIENTEXAMPLE01")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "ambientSecretKeyExample0000000000000001",
+        )
+        .input("regionName", "eu-west-1")
+        .run(PROBE);
+    assert_ok(&run);
+    assert!(
+        run.log_text()
+            .contains("with the agent's own AWS credentials"),
+        "{}",
+        run.log_text()
+    );
+    assert!(
+        run.log_text()
+            .contains("assumed-role/deploy/aws-vsts-tools"),
+        "{}",
+        run.log_text()
+    );
+}
+
+#[test]
+fn variables_without_a_connection() {
+    let run = moto_agent()
+        .variable("AWS.AccessKeyID", "AKIAVARIABLEEXAMPLE1")
+        .secret_variable("AWS.SecretAccessKey", SECRET_KEY)
+        .variable("AWS.Region", "ap-southeast-2")
+        .run(PROBE);
+    assert_ok(&run);
+    let log = run.log_text();
+    assert!(
+        log.contains("Region: ap-southeast-2 (from the AWS.Region variable (AWS_REGION))"),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "Using the access keys of the AWS.AccessKeyID and AWS.SecretAccessKey variables"
+        ),
+        "{log}"
+    );
+    run.assert_no_leaks(&[SECRET_KEY]);
+}
+
+#[test]
+fn the_agents_own_credentials_when_nothing_is_configured() {
+    let run = moto_agent()
+        .env("AWS_ACCESS_KEY_ID", "AKIAAMBIENTEXAMPLE02")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "ambientSecretKeyExample0000000000000002",
+        )
+        .env("AWS_DEFAULT_REGION", "sa-east-1")
+        .input("showChildEnv", "true")
+        .run(PROBE);
+    assert_ok(&run);
+    let log = run.log_text();
+    assert!(
+        log.contains("using the agent's own AWS credentials"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Region: sa-east-1 (from AWS_DEFAULT_REGION)"),
+        "{log}"
+    );
+    // Children resolve ambient credentials themselves; the values are still masked.
+    assert!(log.contains("child AWS_SECRET_ACCESS_KEY=***"), "{log}");
+    run.assert_no_leaks(&["ambientSecretKeyExample0000000000000002"]);
+}
+
+#[test]
+fn no_credentials_anywhere_is_a_clear_error() {
+    let run = moto_agent().input("regionName", "eu-west-1").run(PROBE);
+    let error = assert_failed(&run);
+    assert!(
+        error.starts_with("No AWS credentials were found"),
+        "{error}"
+    );
+    assert!(
+        error.contains("Select an AWS service connection"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_region_fails_when_required() {
+    let run = moto_agent()
+        .input("requireRegion", "true")
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws()
+                .param("username", "AKIAIOSFODNN7EXAMPLE")
+                .param("password", SECRET_KEY),
+        )
+        .run(PROBE);
+    let error = assert_failed(&run);
+    assert!(error.starts_with("No AWS region is configured"), "{error}");
+}
+
+#[test]
+fn the_region_comes_from_imds_v2_last() {
+    let imds = ScriptedServer::start();
+    imds.on(
+        Match::path("PUT", "/latest/api/token"),
+        Canned::new(200, "imds-session-token")
+            .header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
+        None,
+    );
+    imds.on(
+        Match::path("GET", "/latest/meta-data/placement/region"),
+        Canned::new(200, "ca-central-1"),
+        None,
+    );
+    let run = moto_agent()
+        .without_env("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds.url())
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws()
+                .param("username", "AKIAIOSFODNN7EXAMPLE")
+                .param("password", SECRET_KEY),
+        )
+        .run(PROBE);
+    assert_ok(&run);
+    assert!(
+        run.log_text()
+            .contains("Region: ca-central-1 (from the EC2 instance metadata service)"),
+        "{}",
+        run.log_text()
+    );
+    let reqs = imds.requests();
+    assert_eq!(reqs[0].method, "PUT", "IMDSv2 starts with a session token");
+    assert!(reqs.iter().any(|r| {
+        r.headers
+            .get("x-aws-ec2-metadata-token")
+            .map(String::as_str)
+            == Some("imds-session-token")
+    }));
+}
+
+#[test]
+fn a_bad_duration_variable_warns_and_uses_an_hour() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let run = moto_agent()
+        .service_connection("awsCredentials", CONNECTION, oidc_connection())
+        .variable("aws.rolecredential.maxduration", "90000")
+        .input("regionName", "eu-west-1")
+        .oidc(&oidc)
+        .run(PROBE);
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    assert_eq!(run.warnings().len(), 1);
+    assert!(
+        run.warnings()[0].contains("aws.rolecredential.maxduration")
+            && run.warnings()[0].contains("90000"),
+        "{:?}",
+        run.warnings()
+    );
+    assert!(run.log_text().contains(", 3600 s)"), "{}", run.log_text());
+}
+
+fn scripted_sts() -> ScriptedServer {
+    let s = ScriptedServer::start();
+    s.on(
+        Match::body("Action=GetCallerIdentity"),
+        sts::caller_identity("arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools"),
+        None,
+    );
+    s
+}
+
+fn scripted_agent(sts_server: &ScriptedServer, oidc: &OidcServer) -> Agent {
+    agent()
+        .env("AWS_ENDPOINT_URL_STS", &sts_server.url())
+        .service_connection("awsCredentials", CONNECTION, oidc_connection())
+        .input("regionName", "eu-west-1")
+        .oidc(oidc)
+}
+
+fn web_identity_calls(s: &ScriptedServer) -> Vec<String> {
+    s.requests()
+        .into_iter()
+        .filter(|r| r.body.contains("Action=AssumeRoleWithWebIdentity"))
+        .map(|r| r.body)
+        .collect()
+}
+
+#[test]
+fn access_denied_names_the_claims_and_prints_a_trust_policy() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let s = scripted_sts();
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::error(
+            403,
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        ),
+        None,
+    );
+    let run = scripted_agent(&s, &oidc).run(PROBE);
+    let error = assert_failed(&run);
+    assert!(
+        error.contains(
+            "AWS refused to let this pipeline assume role deploy in account 123456789012"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"),
+        "{error}"
+    );
+    assert!(
+        error.contains("  iss: https://vstoken.dev.azure.com/0f6b8a52-6d5e-4c1b-9a39-1c2d3e4f5a6b"),
+        "{error}"
+    );
+    assert!(
+        error.contains("  sub: sc://contoso/Web Shop/aws-prod"),
+        "{error}"
+    );
+    assert!(error.contains("\"Federated\": \"arn:aws:iam::123456789012:oidc-provider/vstoken.dev.azure.com/0f6b8a52-6d5e-4c1b-9a39-1c2d3e4f5a6b\""), "{error}");
+    assert!(error.contains("\"vstoken.dev.azure.com/0f6b8a52-6d5e-4c1b-9a39-1c2d3e4f5a6b:sub\": \"sc://contoso/Web Shop/aws-prod\""), "{error}");
+    assert_eq!(
+        web_identity_calls(&s).len(),
+        1,
+        "AccessDenied must not be retried"
+    );
+    run.assert_no_leaks(&[&oidc.issued_tokens()[0]]);
+}
+
+#[test]
+fn access_denied_for_the_entra_issuer() {
+    let oidc = oidc_server(IssuerKind::Entra);
+    let s = scripted_sts();
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::error(
+            403,
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        ),
+        None,
+    );
+    let error = assert_failed(&scripted_agent(&s, &oidc).run(PROBE));
+    assert!(
+        error.contains(
+            "oidc-provider/login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0:aud\": \"fb60f99c-7a34-4190-8149-302f77469936\""), "{error}");
+}
+
+#[test]
+fn transient_sts_failures_are_retried() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let s = scripted_sts();
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::error(503, "ServiceUnavailable", "Service unavailable"),
+        Some(1),
+    );
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::error(400, "Throttling", "Rate exceeded"),
+        Some(1),
+    );
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::credentials("AssumeRoleWithWebIdentity", 1),
+        None,
+    );
+    let run = scripted_agent(&s, &oidc).run(PROBE);
+    assert_ok(&run);
+    assert_eq!(web_identity_calls(&s).len(), 3);
+    assert_eq!(
+        run.log_text()
+            .matches("AssumeRoleWithWebIdentity failed")
+            .count(),
+        2,
+        "{}",
+        run.log_text()
+    );
+    assert_eq!(
+        oidc.issued_tokens().len(),
+        1,
+        "a fresh token is not needed for throttling"
+    );
+    run.assert_no_leaks(&[
+        "scriptedSecretAccessKey00000001",
+        "scriptedSessionToken00000001",
+    ]);
+}
+
+#[test]
+fn an_unreachable_identity_provider_gets_a_new_token() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let s = scripted_sts();
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::error(
+            400,
+            "IDPCommunicationError",
+            "The identity provider could not be reached",
+        ),
+        Some(1),
+    );
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::credentials("AssumeRoleWithWebIdentity", 1),
+        None,
+    );
+    let run = scripted_agent(&s, &oidc).run(PROBE);
+    assert_ok(&run);
+    let tokens = oidc.issued_tokens();
+    assert_eq!(tokens.len(), 2);
+    let calls = web_identity_calls(&s);
+    assert!(calls[0].contains(&format!("WebIdentityToken={}", tokens[0])));
+    assert!(calls[1].contains(&format!("WebIdentityToken={}", tokens[1])));
+}
+
+#[test]
+fn a_duration_above_the_roles_maximum_is_retried_at_an_hour() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let s = scripted_sts();
+    s.on(
+        Match::body("DurationSeconds=7200"),
+        sts::error(
+            400,
+            "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ),
+        None,
+    );
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::credentials("AssumeRoleWithWebIdentity", 1),
+        None,
+    );
+    let run = scripted_agent(&s, &oidc)
+        .variable("aws.rolecredential.maxduration", "7200")
+        .run(PROBE);
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    assert!(
+        run.warnings()[0].contains("does not allow 7200 s sessions"),
+        "{:?}",
+        run.warnings()
+    );
+    let calls = web_identity_calls(&s);
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1].contains("DurationSeconds=3600"), "{}", calls[1]);
+}
+
+#[test]
+fn validation_errors_are_not_retried() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let s = scripted_sts();
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::error(400, "InvalidIdentityToken", "Incorrect token audience"),
+        None,
+    );
+    let error = assert_failed(&scripted_agent(&s, &oidc).run(PROBE));
+    assert!(
+        error.contains("InvalidIdentityToken: Incorrect token audience"),
+        "{error}"
+    );
+    assert!(
+        error.contains("needs an IAM OIDC identity provider for vstoken.dev.azure.com/"),
+        "{error}"
+    );
+    assert_eq!(web_identity_calls(&s).len(), 1);
+}
+
+#[test]
+fn forced_refresh_requests_a_new_token_and_assumes_again() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let run = moto_agent()
+        .service_connection("awsCredentials", CONNECTION, oidc_connection())
+        .input("regionName", "eu-west-1")
+        .input("forcedRefreshes", "2")
+        .oidc(&oidc)
+        .run(PROBE);
+    assert_ok(&run);
+    assert_eq!(oidc.issued_tokens().len(), 3);
+    assert_eq!(
+        run.log_text()
+            .matches("Refreshed the AWS credentials")
+            .count(),
+        2
+    );
+    assert_eq!(
+        run.log_text()
+            .matches("After refresh: arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools")
+            .count(),
+        2
+    );
+    let tokens = oidc.issued_tokens();
+    run.assert_no_leaks(&tokens.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[test]
+fn verification_can_be_turned_off() {
+    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let s = ScriptedServer::start();
+    s.on(
+        Match::body("Action=AssumeRoleWithWebIdentity"),
+        sts::credentials("AssumeRoleWithWebIdentity", 1),
+        None,
+    );
+    let run = scripted_agent(&s, &oidc)
+        .variable("AWS.VerifyIdentity", "false")
+        .run(PROBE);
+    assert_ok(&run);
+    assert!(
+        !s.requests()
+            .iter()
+            .any(|r| r.body.contains("GetCallerIdentity"))
+    );
+    assert!(
+        run.log_text().contains("Not verifying the credentials"),
+        "{}",
+        run.log_text()
+    );
+}
+
+#[test]
+fn the_agent_proxy_carries_aws_calls_and_reaches_children() {
+    let proxy = ScriptedServer::start();
+    proxy.on(
+        Match::body("Action=GetCallerIdentity"),
+        sts::caller_identity("arn:aws:sts::123456789012:user/through-proxy"),
+        None,
+    );
+    let run = agent()
+        .env("AWS_ENDPOINT_URL", "http://sts.example.test")
+        .variable("Agent.ProxyUrl", &proxy.url())
+        .variable("Agent.ProxyUsername", "proxyuser")
+        .secret_variable("Agent.ProxyPassword", "proxy-pass-123")
+        .variable("Agent.ProxyBypassList", r#"["internal\\.example\\.test"]"#)
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws()
+                .param("username", "AKIAIOSFODNN7EXAMPLE")
+                .param("password", SECRET_KEY),
+        )
+        .input("regionName", "eu-west-1")
+        .input("showChildEnv", "true")
+        .run(PROBE);
+    assert_ok(&run);
+    let log = run.log_text();
+    assert!(
+        log.contains("Authenticated as arn:aws:sts::123456789012:user/through-proxy"),
+        "{log}"
+    );
+    let req = &proxy.requests()[0];
+    assert_eq!(
+        req.headers["proxy-authorization"],
+        "Basic cHJveHl1c2VyOnByb3h5LXBhc3MtMTIz"
+    );
+    assert!(
+        log.contains(&format!(
+            "child HTTPS_PROXY=http://proxyuser:***@{}",
+            proxy.url().trim_start_matches("http://")
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("child NO_PROXY=internal.example.test"),
+        "{log}"
+    );
+    run.assert_no_leaks(&["proxy-pass-123"]);
+}

@@ -1,0 +1,259 @@
+//! A scripted HTTP server on loopback, for failures real services will not
+//! produce on demand: STS throttling, 5xx, `AccessDenied`, an unreachable
+//! identity provider, or an EC2 instance metadata service.
+//!
+//! Rules match on method, path prefix and an optional body substring; each
+//! answers a fixed number of times (or forever) with a canned response.
+//! Every request is recorded.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+
+pub use crate::oidc_server::RecordedRequest;
+
+/// What a rule answers.
+#[derive(Debug, Clone)]
+pub struct Canned {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: String,
+    /// Wait this long before answering.
+    pub delay: Option<Duration>,
+}
+
+impl Canned {
+    /// A response with a status and body.
+    #[must_use]
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+            delay: None,
+        }
+    }
+
+    /// An XML response (the AWS query protocol).
+    #[must_use]
+    pub fn xml(status: u16, body: impl Into<String>) -> Self {
+        Self::new(status, body).header("content-type", "text/xml")
+    }
+
+    /// Add a header.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Answer after a delay.
+    #[must_use]
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+}
+
+/// Which requests a rule answers.
+#[derive(Debug, Clone, Default)]
+pub struct Match {
+    /// HTTP method, any when `None`.
+    pub method: Option<String>,
+    /// Path prefix.
+    pub path_prefix: String,
+    /// A substring the body must contain.
+    pub body_contains: Option<String>,
+}
+
+impl Match {
+    /// Any request whose body contains `needle` (e.g. `Action=AssumeRole&`).
+    #[must_use]
+    pub fn body(needle: &str) -> Self {
+        Self {
+            body_contains: Some(needle.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// `method path_prefix`.
+    #[must_use]
+    pub fn path(method: &str, path_prefix: &str) -> Self {
+        Self {
+            method: Some(method.to_owned()),
+            path_prefix: path_prefix.to_owned(),
+            body_contains: None,
+        }
+    }
+}
+
+struct Rule {
+    matcher: Match,
+    response: Canned,
+    remaining: Option<usize>,
+}
+
+#[derive(Default)]
+struct State {
+    rules: Vec<Rule>,
+    requests: Vec<RecordedRequest>,
+}
+
+/// The running server. Stops when dropped.
+pub struct ScriptedServer {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    _server: crate::serve::Server,
+}
+
+impl std::fmt::Debug for ScriptedServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptedServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ScriptedServer {
+    fn default() -> Self {
+        Self::start()
+    }
+}
+
+impl ScriptedServer {
+    /// Start on a free loopback port with no rules (every request gets 404).
+    #[must_use]
+    pub fn start() -> Self {
+        let state = Arc::new(Mutex::new(State::default()));
+        let st = state.clone();
+        let server = crate::serve::Server::start(move |req| handle(st.clone(), req));
+        Self {
+            addr: server.addr(),
+            state,
+            _server: server,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Answer matching requests `times` times (`None`: forever). Earlier
+    /// rules win while they last.
+    pub fn on(&self, matcher: Match, response: Canned, times: Option<usize>) {
+        self.lock().rules.push(Rule {
+            matcher,
+            response,
+            remaining: times,
+        });
+    }
+
+    /// Every request received.
+    #[must_use]
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let recorded = crate::serve::record(req).await;
+    let (method, path, body) = (
+        recorded.method.clone(),
+        recorded.path.clone(),
+        recorded.body.clone(),
+    );
+    let canned = {
+        let mut st = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.requests.push(recorded);
+        let rule = st.rules.iter_mut().find(|r| {
+            r.remaining != Some(0)
+                && r.matcher
+                    .method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(&method))
+                && path.starts_with(&r.matcher.path_prefix)
+                && r.matcher
+                    .body_contains
+                    .as_deref()
+                    .is_none_or(|b| body.contains(b))
+        });
+        rule.map(|r| {
+            if let Some(n) = r.remaining.as_mut() {
+                *n -= 1;
+            }
+            r.response.clone()
+        })
+    };
+    let canned = canned
+        .unwrap_or_else(|| Canned::new(404, format!("no scripted answer for {method} {path}")));
+    if let Some(d) = canned.delay {
+        tokio::time::sleep(d).await;
+    }
+    let mut builder = Response::builder().status(canned.status);
+    for (k, v) in &canned.headers {
+        builder = builder.header(k, v);
+    }
+    Ok(builder
+        .body(Full::new(Bytes::from(canned.body)))
+        .unwrap_or_default())
+}
+
+/// Canned AWS STS answers (query protocol, XML).
+pub mod sts {
+    use super::Canned;
+
+    /// A successful `AssumeRole` or `AssumeRoleWithWebIdentity` (`operation`)
+    /// with credentials numbered `n`, expiring in 2030.
+    #[must_use]
+    pub fn credentials(operation: &str, n: u32) -> Canned {
+        Canned::xml(
+            200,
+            format!(
+                r#"<{operation}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><{operation}Result><Credentials><AccessKeyId>ASIASCRIPTED{n:08}</AccessKeyId><SecretAccessKey>scriptedSecretAccessKey{n:08}</SecretAccessKey><SessionToken>scriptedSessionToken{n:08}</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools</Arn><AssumedRoleId>AROASCRIPTED:aws-vsts-tools</AssumedRoleId></AssumedRoleUser></{operation}Result><ResponseMetadata><RequestId>req-{n}</RequestId></ResponseMetadata></{operation}Response>"#
+            ),
+        )
+    }
+
+    /// A successful `GetCallerIdentity`.
+    #[must_use]
+    pub fn caller_identity(arn: &str) -> Canned {
+        Canned::xml(
+            200,
+            format!(
+                r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDASCRIPTED</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-id</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
+            ),
+        )
+    }
+
+    /// An STS error.
+    #[must_use]
+    pub fn error(status: u16, code: &str, message: &str) -> Canned {
+        Canned::xml(
+            status,
+            format!(
+                r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>req-err</RequestId></ErrorResponse>"#
+            ),
+        )
+    }
+}
