@@ -17,8 +17,10 @@
 //! registered as a secret before anything else is printed. This crate knows
 //! no particular task.
 
+pub mod endpoint;
 pub mod error;
 pub mod http;
+pub mod inputs;
 pub mod provider;
 pub mod region;
 mod session;

@@ -444,6 +444,30 @@ impl AwsSession {
         env
     }
 
+    /// The environment for a child process that fetches credentials from
+    /// `endpoint` instead of holding keys: no keys and nothing else that
+    /// would win over the container-credentials variables in the SDKs'
+    /// default chain.
+    #[must_use]
+    pub fn child_env_with_endpoint(
+        &self,
+        base: &Env,
+        endpoint: &crate::endpoint::CredentialsEndpoint,
+    ) -> Env {
+        let mut env = self.child_env_without_credentials(base);
+        for name in OVERRIDING_VARIABLES.iter().chain(&[
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ]) {
+            env.remove(name);
+        }
+        for (k, v) in endpoint.env() {
+            env.set(k, v);
+        }
+        env
+    }
+
     /// The environment for a child process: [`Self::child_env_without_credentials`]
     /// plus current (refreshed if due) keys. `AWS_SESSION_TOKEN` is removed
     /// when the credentials have none, so a stale inherited token cannot

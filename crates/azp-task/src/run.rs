@@ -31,6 +31,17 @@ use crate::variables::Variables;
 /// only needs to carry them to [`run`], which reports them.
 pub type TaskError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// A failure that ends the task with a particular exit code, such as the
+/// exit code of the script or CLI the task ran.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TaskFailure {
+    /// What failed.
+    pub message: String,
+    /// The process exit code (1–255; 0 is turned into 1).
+    pub exit_code: u8,
+}
+
 /// How long the body may take to wind down after a cancellation signal. The
 /// agent sends SIGINT, waits 7.5 s, then SIGTERM and 2.5 s, then kills.
 const CANCEL_GRACE: Duration = Duration::from_secs(6);
@@ -244,7 +255,13 @@ where
             log.complete(TaskResult::Canceled, "The task was cancelled.");
             ExitCode::FAILURE
         }
-        Ok((Err(e), false)) => fail(&log, &render_error(e.as_ref())),
+        Ok((Err(e), false)) => {
+            let code = e
+                .downcast_ref::<TaskFailure>()
+                .map_or(1, |f| f.exit_code.max(1));
+            fail(&log, &render_error(e.as_ref()));
+            ExitCode::from(code)
+        }
         Ok((Ok(message), _)) => {
             let counts = log.counts();
             let result = if counts.errors + counts.warnings > 0 {

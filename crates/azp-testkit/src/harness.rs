@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::commands::{Command, Parsed, parse_line};
@@ -202,6 +203,23 @@ impl TaskRun {
         );
     }
 
+    /// Panic when any secret of the run is visible in the log as the agent
+    /// shows it. For tests whose child process prints secrets on purpose
+    /// (the raw output then holds them, and only the agent's masking,
+    /// which the task fed by registering them first, keeps them out of the log).
+    ///
+    /// # Panics
+    /// When a secret is visible.
+    pub fn assert_log_masked(&self) {
+        let log = self.log_text();
+        for (i, s) in self.secrets.iter().enumerate() {
+            assert!(
+                !log.contains(s.as_str()),
+                "secret #{i} is visible in the masked log"
+            );
+        }
+    }
+
     /// Check that each of `secrets` was registered with `task.setsecret`
     /// before the first stdout line that is not a `task.setsecret`.
     ///
@@ -241,6 +259,7 @@ pub struct Agent {
     long_form: bool,
     debug: bool,
     timeout: Duration,
+    cancel_when: Option<String>,
     access_token: String,
     work: tempfile::TempDir,
 }
@@ -278,6 +297,7 @@ impl Agent {
             long_form: false,
             debug: false,
             timeout: Duration::from_secs(120),
+            cancel_when: None,
             access_token: format!("job-access-token-{:016x}", fastrand::u64(..)),
             work,
         }
@@ -345,6 +365,27 @@ impl Agent {
         self
     }
 
+    /// Put `dir` first on the task's `PATH`.
+    #[must_use]
+    pub fn prepend_path(self, dir: &Path) -> Self {
+        let current = host_environment()
+            .into_iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        let sep = if cfg!(windows) { ';' } else { ':' };
+        self.env("PATH", &format!("{}{sep}{current}", dir.display()))
+    }
+
+    /// Put the test tools (`aws` from `scripts/install-test-deps`) on `PATH`,
+    /// as a hosted agent has the AWS CLI installed.
+    #[must_use]
+    pub fn with_test_tools(self) -> Self {
+        let bin = crate::moto::venv_bin("aws");
+        let dir = bin.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.prepend_path(&dir)
+    }
+
     /// Remove a variable the harness would otherwise set.
     #[must_use]
     pub fn without_env(mut self, name: &str) -> Self {
@@ -379,6 +420,14 @@ impl Agent {
     #[must_use]
     pub fn debug(mut self, on: bool) -> Self {
         self.debug = on;
+        self
+    }
+
+    /// Cancel the step (SIGINT to the task's process, as the agent does)
+    /// once its stdout contains `marker`.
+    #[must_use]
+    pub fn cancel_when(mut self, marker: &str) -> Self {
+        self.cancel_when = Some(marker.to_owned());
         self
     }
 
@@ -662,23 +711,31 @@ impl Agent {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-        let mut out = child.stdout.take().expect("stdout");
-        let mut err = child.stderr.take().expect("stderr");
-        let t_out = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = out.read_to_end(&mut s);
-            s
-        });
-        let t_err = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = err.read_to_end(&mut s);
-            s
-        });
+        let out_buf = Arc::new(Mutex::new(Vec::new()));
+        let err_buf = Arc::new(Mutex::new(Vec::new()));
+        let t_out = pump(child.stdout.take().expect("stdout"), out_buf.clone());
+        let t_err = pump(child.stderr.take().expect("stderr"), err_buf.clone());
         let start = Instant::now();
         let mut timed_out = false;
+        let mut cancelled = false;
         let status = loop {
             if let Ok(Some(status)) = child.try_wait() {
                 break Some(status);
+            }
+            if let Some(marker) = self.cancel_when.as_deref().filter(|_| !cancelled) {
+                let seen = String::from_utf8_lossy(
+                    &out_buf
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                )
+                .contains(marker);
+                if seen {
+                    // The agent cancels a Node task with SIGINT to its process.
+                    let _ = Process::new("kill")
+                        .args(["-INT", &child.id().to_string()])
+                        .status();
+                    cancelled = true;
+                }
             }
             if start.elapsed() > self.timeout {
                 let _ = child.kill();
@@ -687,14 +744,50 @@ impl Agent {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
-        let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
+        let _ = t_out.join();
+        let _ = t_err.join();
+        let t_out = || {
+            std::mem::take(
+                &mut *out_buf
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        };
+        let t_err = || {
+            std::mem::take(
+                &mut *err_buf
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        };
+        let stdout = String::from_utf8_lossy(&t_out()).into_owned();
+        let stderr = String::from_utf8_lossy(&t_err()).into_owned();
         let exit_code = status.and_then(|s| s.code());
         let (masked, secrets) = self.agent_secrets();
         interpret(
             stdout, stderr, exit_code, timed_out, masked, secrets, self.debug,
         )
     }
+}
+
+/// Copy a pipe into a shared buffer as data arrives, so the harness can react
+/// to output while the task runs.
+fn pump(
+    mut from: impl Read + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => into
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(&buf[..n]),
+            }
+        }
+    })
 }
 
 fn interpret(

@@ -12,6 +12,7 @@
 //! - [`leak`]: the check that no secret appears in plain text.
 
 pub mod commands;
+pub mod fixtures;
 pub mod harness;
 pub mod leak;
 pub mod moto;

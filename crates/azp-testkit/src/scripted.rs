@@ -235,6 +235,16 @@ pub mod sts {
         )
     }
 
+    /// As [`credentials`], expiring at `expires`.
+    #[must_use]
+    pub fn credentials_expiring(operation: &str, n: u32, expires: std::time::SystemTime) -> Canned {
+        let mut c = credentials(operation, n);
+        c.body = c
+            .body
+            .replace("2030-01-01T00:00:00Z", &super::rfc3339(expires));
+        c
+    }
+
     /// A successful `GetCallerIdentity`.
     #[must_use]
     pub fn caller_identity(arn: &str) -> Canned {
@@ -255,5 +265,46 @@ pub mod sts {
                 r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>req-err</RequestId></ErrorResponse>"#
             ),
         )
+    }
+}
+
+/// `2026-11-25T21:00:00Z` for a time (UTC, whole seconds).
+#[must_use]
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_dates() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_640_400);
+        assert_eq!(super::rfc3339(t), "2026-11-25T21:00:00Z");
+        assert_eq!(
+            super::rfc3339(std::time::UNIX_EPOCH),
+            "1970-01-01T00:00:00Z"
+        );
+        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+        assert_eq!(super::rfc3339(leap), "2000-02-29T00:00:00Z");
     }
 }

@@ -4,13 +4,13 @@
 
 use std::process::ExitCode;
 
-use aws_connection::{ConnectOptions, connect};
+use aws_connection::connect;
+use aws_connection::inputs::{self, CommonInputs};
 use azp_task::{InputError, InputKind, InputSpec, Inputs, TaskContext, TaskError, TaskInputs};
 
 #[derive(Debug)]
 struct ProbeInputs {
-    aws_credentials: Option<String>,
-    region_name: Option<String>,
+    common: CommonInputs,
     require_region: bool,
     forced_refreshes: i64,
     show_child_env: bool,
@@ -18,11 +18,7 @@ struct ProbeInputs {
 
 impl TaskInputs for ProbeInputs {
     const INPUTS: &'static [InputSpec] = &[
-        InputSpec::new(
-            "awsCredentials",
-            "AWS Credentials",
-            InputKind::ConnectedService("AWS"),
-        ),
+        inputs::AWS_CREDENTIALS,
         InputSpec::new("regionName", "AWS Region", InputKind::String),
         InputSpec::new("requireRegion", "Require a region", InputKind::Boolean),
         InputSpec::new("forcedRefreshes", "Forced refreshes", InputKind::Int),
@@ -35,8 +31,7 @@ impl TaskInputs for ProbeInputs {
 
     fn parse(i: &Inputs<'_>) -> Result<Self, InputError> {
         Ok(Self {
-            aws_credentials: i.service_connection("awsCredentials")?,
-            region_name: i.string("regionName")?,
+            common: CommonInputs::parse(i)?,
             require_region: i.boolean("requireRegion")?,
             forced_refreshes: i.integer("forcedRefreshes")?.unwrap_or(0),
             show_child_env: i.boolean("showChildEnv")?,
@@ -50,13 +45,9 @@ fn main() -> ExitCode {
 
 async fn body(ctx: TaskContext) -> Result<String, TaskError> {
     let inputs: ProbeInputs = ctx.inputs()?;
-    let options = ConnectOptions {
-        connection: inputs.aws_credentials,
-        region: inputs.region_name,
-        region_required: inputs.require_region,
-        task_name: "Probe".into(),
-        ..ConnectOptions::default()
-    };
+    let options = inputs
+        .common
+        .connect_options("Probe", inputs.require_region);
     let session = connect(&ctx, &options).await?;
     let log = ctx.log();
     for _ in 0..inputs.forced_refreshes {

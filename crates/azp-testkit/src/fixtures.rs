@@ -1,0 +1,65 @@
+//! The usual setting of a task test: an `AWS` connection with Use OIDC, the
+//! loopback OIDC endpoint, moto as AWS, and the AWS CLI on `PATH`.
+
+use std::path::PathBuf;
+
+use crate::{Agent, Endpoint, Moto, OidcConfig, OidcServer, TaskRun};
+
+/// The service connection id the fixtures use.
+pub const CONNECTION_ID: &str = "6a0e3c52-8f1d-4b7a-9c2e-3d4f5a6b7c8d";
+/// The service connection's name (in the token's `sub`).
+pub const CONNECTION_NAME: &str = "aws-prod";
+/// The role the connection assumes.
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/deploy";
+/// The assumed-role ARN moto reports for [`ROLE_ARN`] with the default session name.
+pub const ASSUMED_ROLE_ARN: &str = "arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools";
+
+/// `tasks/<name>` in the workspace.
+#[must_use]
+pub fn task_dir(name: &str) -> PathBuf {
+    crate::workspace_root().join("tasks").join(name)
+}
+
+/// An OIDC endpoint emulation that knows [`CONNECTION_ID`].
+#[must_use]
+pub fn oidc_server() -> OidcServer {
+    OidcServer::start(OidcConfig::default().with_connection(CONNECTION_ID, CONNECTION_NAME))
+}
+
+/// An `AWS` connection with Use OIDC and [`ROLE_ARN`].
+#[must_use]
+pub fn oidc_connection() -> Endpoint {
+    Endpoint::aws()
+        .param("useOIDC", "true")
+        .param("assumeRoleArn", ROLE_ARN)
+}
+
+/// A step of task `dir` with no AWS config or credentials files of the
+/// machine running the tests.
+#[must_use]
+pub fn isolated(dir: impl Into<PathBuf>) -> Agent {
+    Agent::new(dir.into())
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+}
+
+/// A step of task `dir` using the OIDC connection in `awsCredentials`,
+/// region eu-west-1, moto as every AWS endpoint, and the AWS CLI on `PATH`.
+#[must_use]
+pub fn oidc_step(dir: impl Into<PathBuf>, oidc: &OidcServer) -> Agent {
+    isolated(dir)
+        .with_test_tools()
+        .env("AWS_ENDPOINT_URL", &Moto::shared().endpoint())
+        .service_connection("awsCredentials", CONNECTION_ID, oidc_connection())
+        .input("regionName", "eu-west-1")
+        .oidc(oidc)
+}
+
+/// The leak check, with every token `oidc` issued counted as a secret.
+pub fn assert_no_leaks(run: &TaskRun, oidc: &OidcServer) {
+    let tokens = oidc.issued_tokens();
+    run.assert_no_leaks(&tokens.iter().map(String::as_str).collect::<Vec<_>>());
+}

@@ -1,0 +1,339 @@
+//! AWSShellScript run by the agent harness with real bash and the real AWS
+//! CLI, against moto and the loopback OIDC endpoint.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use azp_testkit::fixtures::{self, oidc_server as oidc};
+use azp_testkit::scripted::{Match, ScriptedServer, sts};
+use azp_testkit::{Agent, OidcServer, StepResult, TaskRun};
+
+const TASK: &str = env!("CARGO_BIN_EXE_AWSShellScript");
+
+/// A step using an OIDC connection, moto as AWS, and the AWS CLI on PATH.
+fn step(oidc: &OidcServer) -> Agent {
+    fixtures::oidc_step(fixtures::task_dir("AWSShellScript"), oidc)
+}
+
+fn inline(oidc: &OidcServer, script: &str) -> Agent {
+    step(oidc)
+        .input("scriptType", "inline")
+        .input("inlineScript", script)
+}
+
+fn no_leaks(run: &TaskRun, oidc: &OidcServer) {
+    fixtures::assert_no_leaks(run, oidc);
+}
+
+#[test]
+fn a_script_calling_the_cli_gets_the_assumed_role() {
+    let oidc = oidc();
+    let run = inline(&oidc, "set -e\naws sts get-caller-identity --query Arn --output text\necho \"region=$AWS_REGION default=$AWS_DEFAULT_REGION env=$AWS_EXECUTION_ENV\"").run(TASK);
+    assert_eq!(
+        run.result,
+        StepResult::Succeeded,
+        "{}\n{}",
+        run.log_text(),
+        run.stderr
+    );
+    assert_eq!(run.completions, 1);
+    assert!(
+        run.log
+            .contains(&"arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools".to_owned()),
+        "{}",
+        run.log_text()
+    );
+    assert!(
+        run.log
+            .contains(&"region=eu-west-1 default=eu-west-1 env=VSTS-AWSShellScript".to_owned()),
+        "{}",
+        run.log_text()
+    );
+    assert!(run.log_text().contains("##[command]"), "{}", run.log_text());
+    no_leaks(&run, &oidc);
+}
+
+#[test]
+fn the_script_sees_masked_keys_and_no_task_secrets() {
+    let oidc = oidc();
+    let s = step(&oidc);
+    let job_token = s.access_token().to_owned();
+    let run = s
+        .input("scriptType", "inline")
+        .input("inlineScript", "echo \"key=$AWS_ACCESS_KEY_ID\"\necho \"job-token=${ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN:-absent}\"\necho \"inputs=$(env | grep -c '^INPUT_' || true)\"")
+        .run(TASK);
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    let log = run.log_text();
+    // The agent masks the key the script printed, because the task registered it.
+    assert!(log.contains("key=***"), "{log}");
+    assert!(log.contains("job-token=absent"), "{log}");
+    assert!(log.contains("inputs=0"), "{log}");
+    // The script printed a key on purpose; the agent's log masks it.
+    run.assert_log_masked();
+    assert!(!run.stdout.contains(&format!("job-token={job_token}")));
+}
+
+#[test]
+fn a_file_script_gets_its_arguments_and_working_directory() {
+    let oidc = oidc();
+    let agent = step(&oidc);
+    let sources = agent.sources_dir();
+    std::fs::create_dir_all(sources.join("scripts")).unwrap();
+    std::fs::create_dir_all(sources.join("work/here")).unwrap();
+    std::fs::write(
+        sources.join("scripts/show.sh"),
+        "echo \"args=[$1][$2][$#]\"\necho \"cwd=$(pwd)\"\n",
+    )
+    .unwrap();
+    // Keep the step (and its work folders) alive while checking.
+    let agent = agent
+        .input("scriptType", "filePath")
+        .input("filePath", "scripts/show.sh")
+        .input("arguments", "first \"second arg\"")
+        .input("disableAutoCwd", "true")
+        .input("workingDirectory", "work/here");
+    let run = agent.run(TASK);
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    assert!(
+        run.log.contains(&"args=[first][second arg][2]".to_owned()),
+        "{}",
+        run.log_text()
+    );
+    let expected = format!(
+        "cwd={}",
+        Path::new(&sources)
+            .join("work/here")
+            .canonicalize()
+            .unwrap()
+            .display()
+    );
+    assert!(
+        run.log.contains(&expected),
+        "{expected}\n{}",
+        run.log_text()
+    );
+    no_leaks(&run, &oidc);
+}
+
+#[test]
+fn an_inline_script_runs_in_the_default_working_directory_and_is_removed() {
+    let oidc = oidc();
+    let agent = inline(&oidc, "pwd\necho \"script=$0\"");
+    let sources = agent.sources_dir().canonicalize().unwrap();
+    let temp = agent.temp_dir();
+    let run = agent.run(TASK);
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    assert!(
+        run.log.contains(&sources.display().to_string()),
+        "{}",
+        run.log_text()
+    );
+    let script = run
+        .log
+        .iter()
+        .find_map(|l| l.strip_prefix("script="))
+        .unwrap()
+        .to_owned();
+    assert!(script.starts_with(&temp.display().to_string()), "{script}");
+    assert!(
+        !Path::new(&script).exists(),
+        "the inline script must be deleted"
+    );
+    no_leaks(&run, &oidc);
+}
+
+#[test]
+fn the_exit_code_fails_the_task() {
+    let oidc = oidc();
+    let run = inline(&oidc, "echo before\nexit 3").run(TASK);
+    assert_eq!(run.result, StepResult::Failed);
+    assert_eq!(run.exit_code, Some(3));
+    assert_eq!(run.completions, 1);
+    assert_eq!(run.errors(), vec!["The bash script exited with code 3."]);
+    no_leaks(&run, &oidc);
+}
+
+#[test]
+fn fail_on_standard_error() {
+    let oidc = oidc();
+    let run = inline(&oidc, "echo oops >&2")
+        .input("failOnStandardError", "true")
+        .run(TASK);
+    assert_eq!(run.result, StepResult::Failed, "{}", run.log_text());
+    assert!(
+        run.errors()[0].contains("wrote to standard error"),
+        "{:?}",
+        run.errors()
+    );
+    assert!(run.stderr.contains("oops"), "stderr is still shown");
+    no_leaks(&run, &oidc);
+    let run = inline(&oidc, "echo oops >&2").run(TASK);
+    assert_eq!(
+        run.result,
+        StepResult::Succeeded,
+        "without the option stderr is just output"
+    );
+    no_leaks(&run, &oidc);
+}
+
+#[test]
+fn logging_commands_from_the_script_reach_the_agent() {
+    let oidc = oidc();
+    let run = inline(
+        &oidc,
+        "echo '##vso[task.setvariable variable=fromScript;isOutput=true]hello from bash'",
+    )
+    .run(TASK);
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    let v = &run.variables["fromScript"];
+    assert_eq!(v.value, "hello from bash");
+    assert!(v.output);
+    no_leaks(&run, &oidc);
+}
+
+fn alive(pid: &str) -> bool {
+    // A zombie (state Z) has ended; nothing reaps orphans in some sandboxes.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[test]
+fn cancellation_leaves_no_process_behind() {
+    let oidc = oidc();
+    let agent = inline(&oidc, "");
+    let pids = agent.temp_dir().join("pids");
+    let script = format!(
+        "echo $$ > {p}\nsleep 300 &\necho $! >> {p}\n( sleep 300 ) &\necho $! >> {p}\necho READY\nwait",
+        p = pids.display()
+    );
+    let agent = agent
+        .input("inlineScript", &script)
+        .cancel_when("READY")
+        .timeout(Duration::from_secs(30));
+    let run = agent.run(TASK);
+    assert!(!run.timed_out, "the task must stop on cancellation");
+    let complete: Vec<_> = run
+        .commands
+        .iter()
+        .filter(|c| c.name() == "task.complete")
+        .collect();
+    assert_eq!(complete.len(), 1);
+    assert_eq!(complete[0].property("result"), Some("Canceled"));
+    let pids = std::fs::read_to_string(&pids).unwrap();
+    let pids: Vec<&str> = pids.lines().collect();
+    assert_eq!(pids.len(), 3);
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} outlived the cancelled task");
+    }
+    no_leaks(&run, &oidc);
+}
+
+#[test]
+fn a_missing_script_file_is_a_clear_error() {
+    let oidc = oidc();
+    let run = step(&oidc)
+        .input("scriptType", "filePath")
+        .input("filePath", "nope/deploy.sh")
+        .run(TASK);
+    assert_eq!(run.result, StepResult::Failed);
+    assert!(
+        run.errors()[0].contains("nope/deploy.sh does not exist"),
+        "{:?}",
+        run.errors()
+    );
+    assert!(
+        oidc.requests().is_empty(),
+        "no credentials are requested for a task that cannot run"
+    );
+    no_leaks(&run, &oidc);
+}
+
+#[test]
+fn missing_bash_is_a_clear_error() {
+    let oidc = oidc();
+    let empty = tempfile_dir();
+    let run = inline(&oidc, "echo hi").env("PATH", &empty).run(TASK);
+    assert_eq!(run.result, StepResult::Failed);
+    assert!(
+        run.errors()[0].starts_with("No bash was found on PATH"),
+        "{:?}",
+        run.errors()
+    );
+    no_leaks(&run, &oidc);
+}
+
+fn tempfile_dir() -> String {
+    let dir = std::env::temp_dir().join(format!("azp-empty-path-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.display().to_string()
+}
+
+#[test]
+fn the_credentials_endpoint_hands_out_refreshed_credentials() {
+    let oidc = oidc();
+    let stsd = ScriptedServer::start();
+    // Every set expires in two minutes, inside the five-minute refresh margin,
+    // so each request to the endpoint refreshes.
+    let soon = SystemTime::now() + Duration::from_secs(120);
+    for n in 1..=10 {
+        stsd.on(
+            Match::body("Action=AssumeRoleWithWebIdentity"),
+            sts::credentials_expiring("AssumeRoleWithWebIdentity", n, soon),
+            Some(1),
+        );
+    }
+    stsd.on(
+        Match::body("Action=GetCallerIdentity"),
+        sts::caller_identity("arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools"),
+        None,
+    );
+    let python = azp_testkit::moto::venv_bin("python");
+    let fetch = format!(
+        r#"{py} -c 'import json,os,urllib.request as u; r=u.Request(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], headers={{"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]}}); print("key " + json.load(u.urlopen(r))["AccessKeyId"])'"#,
+        py = python.display()
+    );
+    let script = format!(
+        "[ -z \"${{AWS_ACCESS_KEY_ID:-}}\" ] && echo NO_STATIC_KEYS\n{fetch}\n{fetch}\naws sts get-caller-identity --query Arn --output text\ncurl_status=$({py} -c 'import os,urllib.request as u,urllib.error as e\ntry: u.urlopen(os.environ[\"AWS_CONTAINER_CREDENTIALS_FULL_URI\"])\nexcept e.HTTPError as x: print(x.code)')\necho \"without token: $curl_status\"",
+        py = python.display()
+    );
+    let run = inline(&oidc, &script)
+        .env("AWS_ENDPOINT_URL_STS", &stsd.url())
+        .input("refreshCredentials", "true")
+        .run(TASK);
+    assert_eq!(
+        run.result,
+        StepResult::Succeeded,
+        "{}\n{}",
+        run.log_text(),
+        run.stderr
+    );
+    let log = run.log_text();
+    assert!(log.contains("NO_STATIC_KEYS"), "{log}");
+    // The task registered every set as secrets, so the agent masks the key ids.
+    let keys: Vec<&str> = run
+        .log
+        .iter()
+        .filter_map(|l| l.strip_prefix("key "))
+        .collect();
+    assert_eq!(keys, ["***", "***"], "{log}");
+    let raw_keys: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("key "))
+        .collect();
+    assert_eq!(raw_keys.len(), 2);
+    assert_ne!(
+        raw_keys[0], raw_keys[1],
+        "the script must see the credentials change"
+    );
+    assert!(
+        log.contains("arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools"),
+        "{log}"
+    );
+    assert!(log.contains("without token: 401"), "{log}");
+    assert!(log.contains("Refreshed the AWS credentials"), "{log}");
+    run.assert_log_masked();
+}
