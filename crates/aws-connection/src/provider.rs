@@ -106,7 +106,10 @@ impl Debug for RefreshingCredentials {
 /// RFC 3339 form of a time, for the log.
 #[must_use]
 pub fn format_time(t: SystemTime) -> String {
-    aws_smithy_types::DateTime::from(t)
+    let whole_seconds = t.duration_since(SystemTime::UNIX_EPOCH).map_or(t, |d| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
+    });
+    aws_smithy_types::DateTime::from(whole_seconds)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_else(|_| "an unknown time".to_owned())
 }
