@@ -233,9 +233,12 @@ where
             tokio::spawn(forward_signals(cancel_tx));
             let fut = body(ctx);
             tokio::pin!(fut);
+            // The body may notice the cancellation and return before the branch
+            // below does; its outcome is still a cancellation.
+            let cancelled = cancel_rx.clone();
             let mut rx = cancel_rx;
             tokio::select! {
-                r = &mut fut => (r, false),
+                r = &mut fut => (r, *cancelled.borrow()),
                 _ = rx.wait_for(|c| *c) => {
                     log.info("The pipeline cancelled this task; stopping.");
                     match tokio::time::timeout(CANCEL_GRACE, &mut fut).await {
