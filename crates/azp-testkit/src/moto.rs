@@ -46,7 +46,7 @@ impl Moto {
         let port = free_port();
         // `read` returns when the test process exits and its end of the pipe
         // closes; the trap then stops moto.
-        let script = r#"set -u; "$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read -r _ || true"#;
+        let script = r#"set -u; "$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & pid=$!; trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT; read -r _ || true"#;
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)
