@@ -5,7 +5,7 @@
 //! logging commands on stdout. This crate is that contract and nothing else:
 //! it knows nothing of AWS.
 //!
-//! - [`env`]: the environment snapshot and every variable name used.
+//! - [`env`](mod@env): the environment snapshot and every variable name used.
 //! - [`inputs`]: `INPUT_*` into a typed struct declared once per task.
 //! - [`variables`]: public and secret pipeline variables.
 //! - [`endpoint`]: service connections (`ENDPOINT_*`).
