@@ -1,8 +1,15 @@
-//! Splitting an argument string the way a POSIX shell would: whitespace
-//! separates words; single quotes keep everything literally; double quotes
-//! keep whitespace and honour `\"`, `\\`, `\$` and `` \` ``; a backslash
-//! outside quotes escapes the next character. No expansion happens: `$VAR`
-//! and globs stay as written, as in the toolkit.
+//! Splitting argument strings.
+//!
+//! [`split`] works the way a POSIX shell would: whitespace separates words;
+//! single quotes keep everything literally; double quotes keep whitespace and
+//! honour `\"`, `\\`, `\$` and `` \` ``. Outside quotes a backslash escapes
+//! only what a shell would otherwise treat specially (whitespace, quotes,
+//! backslash, `$`, backtick), so Windows paths such as `C:\work\t.yml` survive.
+//! No expansion happens: `$VAR` and globs stay as written.
+//!
+//! [`split_task_lib`] is azure-pipelines-task-lib's `ToolRunner` rule, which
+//! the AWS Toolkit's shell task used: spaces separate words, double quotes
+//! group, and a backslash escapes only inside double quotes.
 
 /// An argument string that cannot be split.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,11 +69,18 @@ pub fn split(input: &str) -> Result<Vec<String>, SplitError> {
                     }
                 }
             }
-            '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(ch) => {
+            '\\' => match chars.peek().copied() {
+                Some('\n') => {
+                    chars.next();
+                }
+                Some(ch) if ch.is_whitespace() || matches!(ch, '\'' | '"' | '\\' | '$' | '`') => {
+                    chars.next();
                     in_word = true;
                     current.push(ch);
+                }
+                Some(_) => {
+                    in_word = true;
+                    current.push('\\');
                 }
                 None => return Err(SplitError::TrailingBackslash),
             },
@@ -80,6 +94,47 @@ pub fn split(input: &str) -> Result<Vec<String>, SplitError> {
         args.push(current);
     }
     Ok(args)
+}
+
+/// Split the way azure-pipelines-task-lib's `ToolRunner` does (the AWS
+/// Toolkit's shell task passed its `arguments` through it): spaces separate
+/// words, double quotes group and are removed, a backslash inside double
+/// quotes escapes the next character, single quotes are ordinary characters.
+#[must_use]
+pub fn split_task_lib(input: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut arg = String::new();
+    let (mut in_quotes, mut escaped) = (false, false);
+    for c in input.chars() {
+        match c {
+            '"' if escaped => {
+                arg.push(c);
+                escaped = false;
+            }
+            '"' => in_quotes = !in_quotes,
+            '\\' if escaped => {
+                arg.push(c);
+                escaped = false;
+            }
+            '\\' if in_quotes => escaped = true,
+            ' ' if !in_quotes => {
+                if !arg.is_empty() {
+                    args.push(std::mem::take(&mut arg));
+                }
+            }
+            c => {
+                if escaped {
+                    arg.push('\\');
+                    escaped = false;
+                }
+                arg.push(c);
+            }
+        }
+    }
+    if !arg.is_empty() {
+        args.push(arg);
+    }
+    args
 }
 
 /// Quote one argument so that [`split`] (and a shell) reads it back as
@@ -151,6 +206,24 @@ mod tests {
         }
         assert_eq!(quote("--name=a"), "--name=a");
         assert_eq!(quote("two words"), "'two words'");
+    }
+
+    #[test]
+    fn windows_paths_survive() {
+        assert_eq!(
+            s(r"--template-file C:\work\stack.yml"),
+            ["--template-file", r"C:\work\stack.yml"]
+        );
+        assert_eq!(s(r"a\ b"), ["a b"]);
+    }
+
+    #[test]
+    fn task_lib_rule() {
+        assert_eq!(
+            split_task_lib(r#"first "second arg"  it's C:\temp\x "a \"q\" b""#),
+            ["first", "second arg", "it's", r"C:\temp\x", r#"a "q" b"#]
+        );
+        assert_eq!(split_task_lib(""), Vec::<String>::new());
     }
 
     #[test]

@@ -459,13 +459,21 @@ fn command_line(name: &str, props: &[(&str, String)], data: &str) -> String {
     line
 }
 
+/// Secrets shorter than this are registered with the agent but not masked in
+/// this writer's own output: masking every `a` of a one-letter secret would
+/// garble every message, and such a value protects nothing.
+const MIN_MASKED_LEN: usize = 3;
+
 /// Replace every registered secret in `text` with [`MASK`]. Longer secrets
 /// go first so that a secret containing a shorter one is masked whole.
 fn mask(secrets: &BTreeSet<String>, text: &str) -> String {
     if secrets.is_empty() {
         return text.to_owned();
     }
-    let mut ordered: Vec<&String> = secrets.iter().collect();
+    let mut ordered: Vec<&String> = secrets
+        .iter()
+        .filter(|s| s.chars().count() >= MIN_MASKED_LEN)
+        .collect();
     ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = text.to_owned();
     for s in ordered {
@@ -580,6 +588,14 @@ mod tests {
         assert!(out.contains("##vso[task.logissue type=warning;]*** again"));
         assert!(out.contains("##[debug]debug ***"));
         assert!(out.contains("##vso[task.complete result=Failed;]failed with ***"));
+    }
+
+    #[test]
+    fn very_short_secrets_are_registered_but_do_not_garble_output() {
+        let (log, buf) = logger(false);
+        log.set_secret("a");
+        log.info("a cat");
+        assert_eq!(buf.contents(), "##vso[task.setsecret]a\na cat\n");
     }
 
     #[test]

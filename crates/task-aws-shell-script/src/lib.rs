@@ -74,15 +74,14 @@ impl TaskInputs for ShellInputs {
             })?),
             _ => Script::File(i.required_file_path("filePath")?),
         };
-        let arguments = i.string("arguments")?.unwrap_or_default();
-        let arguments = azp_process::split(&arguments).map_err(|e| InputError::Invalid {
-            name: "arguments".into(),
-            label: "Arguments".into(),
-            value: arguments.clone(),
-            reason: e.to_string(),
-        })?;
+        // Split as the toolkit did (task-lib's rule), so existing pipelines
+        // pass the same words to their scripts.
+        let arguments =
+            azp_process::args::split_task_lib(&i.string("arguments")?.unwrap_or_default());
+        // Not given (the agent then passes the sources directory) means the
+        // default working directory, as with the toolkit.
         let working_directory = if i.boolean("disableAutoCwd")? {
-            Some(i.required_file_path("workingDirectory")?)
+            i.file_path("workingDirectory")?
         } else {
             None
         };

@@ -337,3 +337,33 @@ fn the_credentials_endpoint_hands_out_refreshed_credentials() {
     assert!(log.contains("Refreshed the AWS credentials"), "{log}");
     run.assert_log_masked();
 }
+
+#[test]
+fn toolkit_argument_splitting_and_an_empty_working_directory() {
+    let oidc = oidc();
+    let agent = step(&oidc);
+    let sources = agent.sources_dir();
+    std::fs::write(sources.join("args.sh"), "printf '[%s]' \"$@\"; echo\npwd\n").unwrap();
+    // As with the toolkit: single quotes are ordinary, backslashes stay,
+    // and Specify Working Directory without a directory means the default.
+    let agent = agent
+        .input("scriptType", "filePath")
+        .input("filePath", "args.sh")
+        .input("arguments", r#"it's C:\temp\x "two words""#)
+        .input("disableAutoCwd", "true");
+    let run = agent.run(TASK);
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    assert!(
+        run.log
+            .contains(&r"[it's][C:\temp\x][two words]".to_owned()),
+        "{}",
+        run.log_text()
+    );
+    assert!(
+        run.log
+            .contains(&sources.canonicalize().unwrap().display().to_string()),
+        "{}",
+        run.log_text()
+    );
+    no_leaks(&run, &oidc);
+}
