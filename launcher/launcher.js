@@ -8,9 +8,9 @@
 // binary could read them.
 //
 // It runs bin/<os>-<arch>/<task name>[.exe] next to it with the unchanged
-// environment and inherited stdio, forwards SIGINT and SIGTERM (the agent
-// signals only this node process when a pipeline is cancelled), and exits
-// with the binary's exit code.
+// environment and inherited stdio, forwards SIGINT and SIGTERM on Linux and
+// macOS (the agent signals only this node process when a pipeline is
+// cancelled), and exits with the binary's exit code.
 'use strict';
 
 const childProcess = require('child_process');
@@ -71,8 +71,15 @@ function main() {
       }
     });
   };
-  forward('SIGINT');
-  forward('SIGTERM');
+  // On Windows the agent cancels with a console Ctrl+C, which reaches the
+  // binary directly; child.kill() there would be TerminateProcess, which
+  // allows no clean-up.
+  if (process.platform !== 'win32') {
+    forward('SIGINT');
+    forward('SIGTERM');
+  } else {
+    process.on('SIGINT', () => {});
+  }
   child.on('error', (e) => fail('The ' + name + ' task binary ' + exe + ' could not be started: ' + e.message));
   child.on('exit', (code, signal) => {
     if (code !== null) {

@@ -22,6 +22,9 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -41,6 +44,8 @@ pub struct CredentialsEndpoint {
     token: Secret,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Set by `stop`: kept-alive connections must not go on answering.
+    closed: Arc<AtomicBool>,
 }
 
 /// The endpoint could not start.
@@ -84,17 +89,24 @@ impl CredentialsEndpoint {
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
         let expected = token.clone();
         let log = log.clone();
+        let closed = Arc::new(AtomicBool::new(false));
+        let closed_in_server = closed.clone();
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = &mut rx => break,
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
-                        let (credentials, expected, log) = (credentials.clone(), expected.clone(), log.clone());
+                        let (credentials, expected, log, closed) = (credentials.clone(), expected.clone(), log.clone(), closed_in_server.clone());
                         tokio::spawn(async move {
                             let svc = hyper::service::service_fn(move |req| {
-                                let (credentials, expected, log) = (credentials.clone(), expected.clone(), log.clone());
-                                async move { Ok::<_, Infallible>(answer(req, &credentials, &expected, &log).await) }
+                                let (credentials, expected, log, closed) = (credentials.clone(), expected.clone(), log.clone(), closed.clone());
+                                async move {
+                                    if closed.load(Ordering::SeqCst) {
+                                        return Ok::<_, Infallible>(reply(StatusCode::GONE, r#"{"code":"Gone","message":"the task has finished"}"#.into()));
+                                    }
+                                    Ok(answer(req, &credentials, &expected, &log).await)
+                                }
                             });
                             let _ = hyper::server::conn::http1::Builder::new()
                                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
@@ -109,6 +121,7 @@ impl CredentialsEndpoint {
             token,
             shutdown: Some(tx),
             task: Some(task),
+            closed,
         })
     }
 
@@ -129,6 +142,7 @@ impl CredentialsEndpoint {
 
     /// Stop answering.
     pub async fn stop(mut self) {
+        self.closed.store(true, Ordering::SeqCst);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -174,7 +188,9 @@ async fn answer(
                 "AccessKeyId": c.access_key_id(),
                 "SecretAccessKey": c.secret_access_key(),
                 "Token": c.session_token(),
-                "Expiration": c.expiry().map(format_time),
+                // SDKs require an expiry; keys that never expire get one an
+                // hour ahead, and the same keys again when it comes.
+                "Expiration": format_time(c.expiry().unwrap_or_else(|| SystemTime::now() + Duration::from_secs(3600))),
             });
             reply(StatusCode::OK, body.to_string())
         }

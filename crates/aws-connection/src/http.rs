@@ -15,6 +15,29 @@ use azp_task::proxy::AgentProxy;
 
 use crate::error::CredentialsError;
 
+/// Hosts that never go through a proxy: loopback, and the EC2 instance
+/// metadata and ECS container credential addresses, which only answer on
+/// the machine itself (IMDSv2 even refuses proxied requests).
+pub const DIRECT_HOSTS: &[&str] = &[
+    "localhost",
+    "127.0.0.1",
+    "::1",
+    "169.254.169.254",
+    "169.254.170.2",
+    "fd00:ec2::254",
+];
+
+/// `NO_PROXY` value: the agent's bypass hosts plus [`DIRECT_HOSTS`].
+#[must_use]
+pub fn no_proxy_list(bypass: &[String]) -> String {
+    bypass
+        .iter()
+        .map(String::as_str)
+        .chain(DIRECT_HOSTS.iter().copied())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Build the SDK's HTTP client.
 ///
 /// # Errors
@@ -32,9 +55,7 @@ pub fn sdk_http_client(
                 c = c.with_basic_auth(user, pass.expose());
             }
             let (hosts, skipped) = p.no_proxy();
-            if !hosts.is_empty() {
-                c = c.no_proxy(hosts.join(","));
-            }
+            c = c.no_proxy(no_proxy_list(&hosts));
             for pattern in skipped {
                 log.warning_line(&format!(
                     "The agent's proxy bypass entry '{pattern}' is not a host name or domain suffix; AWS requests matching it still go through the proxy."

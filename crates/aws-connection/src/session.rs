@@ -149,12 +149,39 @@ impl StsSetup<'_> {
     }
 }
 
+/// STS calls are small: an attempt that takes longer than this is stuck (a
+/// stalled proxy, a black-holed private link) and is retried as a timeout.
+fn sts_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .operation_attempt_timeout(std::time::Duration::from_secs(20))
+        .build()
+}
+
 fn sts_without_retries(config: &SdkConfig) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(config)
             .retry_config(RetryConfig::disabled())
+            .timeout_config(sts_timeouts())
             .build(),
     )
+}
+
+/// The region STS uses when none is configured: one in the role's partition.
+fn fallback_region(plan: &Plan) -> &'static str {
+    let partition = match plan {
+        Plan::WebIdentity { role, .. }
+        | Plan::Keys {
+            role: Some(role), ..
+        }
+        | Plan::Ambient { role: Some(role) } => role.arn.partition.as_str(),
+        _ => "aws",
+    };
+    match partition {
+        "aws-cn" => "cn-north-1",
+        "aws-us-gov" => "us-gov-west-1",
+        _ => "us-east-1",
+    }
 }
 
 /// [`connect`] with an explicit clock (tests move time instead of sleeping).
@@ -192,11 +219,14 @@ pub async fn connect_with_clock(
     match &region {
         Some(r) => log.info(&format!("Region: {} (from {}).", r.name, r.source)),
         None if options.region_required => return Err(CredentialsError::NoRegion),
-        None => log.info("No AWS region is configured; STS calls use us-east-1."),
+        None => log.info(&format!(
+            "No AWS region is configured; STS calls use {}.",
+            fallback_region(&planned.plan)
+        )),
     }
     let sts_region = region
         .as_ref()
-        .map_or("us-east-1", |r| r.name.as_str())
+        .map_or(fallback_region(&planned.plan), |r| r.name.as_str())
         .to_owned();
     let app = options.task_name.as_str();
     let sts = StsSetup {
@@ -320,7 +350,11 @@ pub async fn connect_with_clock(
         .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
     let identity =
         if verify {
-            let sts = aws_sdk_sts::Client::new(&sdk_config);
+            let sts = aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&sdk_config)
+                    .timeout_config(sts_timeouts())
+                    .build(),
+            );
             let out = sts.get_caller_identity().send().await.map_err(|e| {
                 CredentialsError::Verification {
                     detail: azp_task::render_error(&e),
@@ -435,11 +469,9 @@ impl AwsSession {
                 env.set(name, url.expose());
             }
             let (hosts, _) = p.no_proxy();
-            if !hosts.is_empty() {
-                let joined = hosts.join(",");
-                env.set("NO_PROXY", &joined);
-                env.set("no_proxy", &joined);
-            }
+            let joined = crate::http::no_proxy_list(&hosts);
+            env.set("NO_PROXY", &joined);
+            env.set("no_proxy", &joined);
         }
         env
     }

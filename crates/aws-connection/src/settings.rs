@@ -336,12 +336,21 @@ pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, 
     let origin = format!("service connection {}", ep.id);
     let param = |k: &str| ep.parameter_non_empty(k);
     let use_oidc = param(params::USE_OIDC).is_some_and(|v| v.expose().eq_ignore_ascii_case("true"));
-    let keys = keys(
-        param(params::USERNAME),
-        param(params::PASSWORD),
-        param(params::SESSION_TOKEN),
-        &origin,
-    )?;
+    // With OIDC the keys are ignored, so half a pair left behind (the UI
+    // cannot clear a stored secret) must not block the switch to OIDC.
+    let any_key = [params::USERNAME, params::PASSWORD, params::SESSION_TOKEN]
+        .iter()
+        .any(|k| param(k).is_some());
+    let keys = if use_oidc {
+        None
+    } else {
+        keys(
+            param(params::USERNAME),
+            param(params::PASSWORD),
+            param(params::SESSION_TOKEN),
+            &origin,
+        )?
+    };
     let role = role_spec(
         param(params::ASSUME_ROLE_ARN).map(|s| s.expose().to_owned()),
         param(params::ROLE_SESSION_NAME).map(|s| s.expose().to_owned()),
@@ -355,7 +364,7 @@ pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, 
                 connection: ep.id.clone(),
             });
         };
-        if keys.is_some() {
+        if any_key {
             warnings.push(format!(
                 "Service connection {} has Use OIDC set and also access keys; the keys are ignored. Remove them from the connection.",
                 ep.id
@@ -438,6 +447,25 @@ mod tests {
         assert_eq!(role.arn.account, "123456789012");
         assert_eq!(p.warnings.len(), 1);
         assert!(p.warnings[0].contains("keys are ignored"));
+    }
+
+    #[test]
+    fn oidc_ignores_half_a_key_pair_left_from_before() {
+        let p = plan_of(
+            &[],
+            Some(&[
+                ("useOIDC", "true"),
+                ("assumeRoleArn", ROLE),
+                ("password", "left-over"),
+            ]),
+        )
+        .unwrap();
+        assert!(matches!(p.plan, Plan::WebIdentity { .. }));
+        assert!(
+            p.warnings[0].contains("keys are ignored"),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]

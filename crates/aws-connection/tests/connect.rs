@@ -721,13 +721,9 @@ fn the_agent_proxy_carries_aws_calls_and_reaches_children() {
         req.headers["proxy-authorization"],
         "Basic cHJveHl1c2VyOnByb3h5LXBhc3MtMTIz"
     );
-    assert!(
-        log.contains(&format!(
-            "child HTTPS_PROXY=http://proxyuser:***@{}",
-            proxy.url().trim_start_matches("http://")
-        )),
-        "{log}"
-    );
+    // The URL with credentials is a registered secret as a whole (children
+    // see the password percent-encoded inside it).
+    assert!(log.contains("child HTTPS_PROXY=***"), "{log}");
     assert!(
         log.contains("child NO_PROXY=internal.example.test"),
         "{log}"

@@ -141,12 +141,13 @@ pub async fn run_child(ctx: &TaskContext, spec: &ChildSpec) -> Result<Finished, 
         source,
     })?;
 
+    let pid = child.id();
+    let _tracked = pid.map(Tracked::new);
     let wrote = Arc::new(AtomicBool::new(false));
     let copier = child
         .stderr
         .take()
         .map(|err| tokio::spawn(copy_stderr(err, wrote.clone())));
-    let pid = child.id();
 
     let outcome = tokio::select! {
         status = child.wait() => status_outcome(status.map_err(|source| ChildError::Wait { program: program.clone(), source })?),
@@ -171,6 +172,56 @@ pub async fn run_child(ctx: &TaskContext, spec: &ChildSpec) -> Result<Finished, 
         wrote_stderr: wrote.load(Ordering::SeqCst),
     })
 }
+
+/// The process groups of running children, killed by the panic hook: a
+/// panic aborts the task without running destructors, and a child in its own
+/// group would otherwise outlive it.
+static GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+static HOOK: std::sync::Once = std::sync::Once::new();
+
+/// A child's group, tracked while it runs.
+struct Tracked(u32);
+
+impl Tracked {
+    fn new(pid: u32) -> Self {
+        HOOK.call_once(|| azp_task::on_abort(kill_tracked));
+        GROUPS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(pid);
+        Self(pid)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        GROUPS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|p| *p != self.0);
+    }
+}
+
+fn kill_tracked() {
+    if let Ok(groups) = GROUPS.try_lock() {
+        for pid in groups.iter() {
+            kill_group_now(*pid);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn kill_group_now(pid: u32) {
+    if let Ok(p) = i32::try_from(pid) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group_now(_pid: u32) {}
 
 async fn copy_stderr(mut from: tokio::process::ChildStderr, wrote: Arc<AtomicBool>) {
     let mut to = tokio::io::stderr();

@@ -31,5 +31,5 @@ pub mod variables;
 pub use env::Env;
 pub use inputs::{InputError, InputKind, InputSpec, Inputs, TaskInputs};
 pub use log::{Issue, IssueKind, Logger, TaskResult, VariableOptions};
-pub use run::{TaskContext, TaskError, TaskFailure, render_error, run, run_with};
+pub use run::{TaskContext, TaskError, TaskFailure, on_abort, render_error, run, run_with};
 pub use secret::Secret;

@@ -56,9 +56,10 @@ impl AgentProxy {
         } else {
             format!("http://{raw}")
         };
-        let mut url = Url::parse(&with_scheme).map_err(|_| ProxyError::BadUrl(raw.to_owned()))?;
+        let mut url =
+            Url::parse(&with_scheme).map_err(|_| ProxyError::BadUrl(redact_userinfo(raw)))?;
         if url.host_str().is_none() {
-            return Err(ProxyError::BadUrl(raw.to_owned()));
+            return Err(ProxyError::BadUrl(redact_userinfo(raw)));
         }
         // Credentials embedded in the URL are honoured when no separate ones are set.
         let url_user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
@@ -118,6 +119,23 @@ impl AgentProxy {
         self.password.as_ref()
     }
 
+    /// Every form in which the proxy password can appear: as given, percent-
+    /// encoded, and inside the URL with credentials. Register them all as
+    /// secrets: children see the encoded form in `HTTPS_PROXY`.
+    #[must_use]
+    pub fn secrets(&self) -> Vec<String> {
+        match &self.password {
+            Some(p) if !p.is_blank() => {
+                vec![
+                    p.expose().to_owned(),
+                    percent_encode(p.expose()),
+                    self.url_with_credentials().expose().to_owned(),
+                ]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The proxy URL with credentials, as `HTTPS_PROXY` wants it.
     #[must_use]
     pub fn url_with_credentials(&self) -> Secret {
@@ -165,6 +183,15 @@ impl AgentProxy {
             proxy = proxy.basic_auth(user, pass.expose());
         }
         proxy
+    }
+}
+
+/// `scheme://user:pass@host` → `scheme://***@host`, for error messages.
+fn redact_userinfo(raw: &str) -> String {
+    let start = raw.find("://").map_or(0, |i| i + 3);
+    match raw[start..].find('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &raw[start + at..]),
+        None => raw.to_owned(),
     }
 }
 
@@ -256,6 +283,23 @@ mod tests {
         assert_eq!(p.url().as_str(), "http://proxy:3128/");
         let p = proxy(&[("AGENT_PROXYURL", "proxy:3128")]).unwrap();
         assert_eq!(p.url().as_str(), "http://proxy:3128/");
+    }
+
+    #[test]
+    fn password_forms_are_secrets_and_errors_hide_credentials() {
+        let p = proxy(&[
+            ("AGENT_PROXYURL", "http://proxy:8080"),
+            ("AGENT_PROXYUSERNAME", "u"),
+            ("SECRET_AGENT_PROXYPASSWORD", "p@ss;w"),
+        ])
+        .unwrap();
+        assert_eq!(
+            p.secrets(),
+            vec!["p@ss;w", "p%40ss%3Bw", "http://u:p%40ss%3Bw@proxy:8080"]
+        );
+        let err = AgentProxy::from_env(&Env::from_pairs([("AGENT_PROXYURL", "http://u:hunter2@")]))
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -42,6 +42,21 @@ pub struct TaskFailure {
     pub exit_code: u8,
 }
 
+type AbortHook = Box<dyn Fn() + Send + Sync>;
+
+/// Work that must happen even when a panic ends the process at once (release
+/// builds abort on panic, without running destructors).
+static ABORT_HOOKS: std::sync::Mutex<Vec<AbortHook>> = std::sync::Mutex::new(Vec::new());
+
+/// Run `hook` if the task panics, before the process ends; for example to
+/// stop child processes that would otherwise outlive it.
+pub fn on_abort(hook: impl Fn() + Send + Sync + 'static) {
+    ABORT_HOOKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(Box::new(hook));
+}
+
 /// How long the body may take to wind down after a cancellation signal. The
 /// agent sends SIGINT, waits 7.5 s, then SIGTERM and 2.5 s, then kills.
 const CANCEL_GRACE: Duration = Duration::from_secs(6);
@@ -182,6 +197,12 @@ fn register_known_secrets(env: &Env, log: &Logger) {
     for (_, ticket) in env.with_prefix(names::SECUREFILE_TICKET_PREFIX) {
         log.set_secret(ticket);
     }
+    // The proxy password also travels percent-encoded inside proxy URLs.
+    if let Ok(Some(proxy)) = AgentProxy::from_env(env) {
+        for s in proxy.secrets() {
+            log.set_secret(&s);
+        }
+    }
 }
 
 /// Run a task: the whole of a task binary's `main`.
@@ -321,6 +342,12 @@ fn install_panic_hook(log: Logger) {
             format!("Internal error in this task (a bug; please report it): {payload}{place}");
         log.issue(&Issue::error(&message));
         log.complete(TaskResult::Failed, &message);
+        // try_lock: a panic inside a hook registration must not deadlock here.
+        if let Ok(hooks) = ABORT_HOOKS.try_lock() {
+            for hook in hooks.iter() {
+                hook();
+            }
+        }
     }));
 }
 

@@ -367,3 +367,41 @@ fn toolkit_argument_splitting_and_an_empty_working_directory() {
     );
     no_leaks(&run, &oidc);
 }
+
+#[test]
+fn the_credentials_endpoint_serves_keys_that_never_expire() {
+    // Keys without a role have no expiry; SDKs still need one in the answer.
+    let oidc = oidc();
+    let agent = fixtures::isolated(fixtures::task_dir("AWSShellScript"))
+        .with_test_tools()
+        .env("AWS_ENDPOINT_URL", &azp_testkit::Moto::shared().endpoint())
+        .service_connection(
+            "awsCredentials",
+            fixtures::CONNECTION_ID,
+            azp_testkit::Endpoint::aws()
+                .param("username", "AKIAIOSFODNN7EXAMPLE")
+                .param("password", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        )
+        .input("regionName", "eu-west-1")
+        .input("scriptType", "inline")
+        .input(
+            "inlineScript",
+            "aws sts get-caller-identity --query Arn --output text",
+        )
+        .input("refreshCredentials", "true");
+    let run = agent.run(TASK);
+    assert_eq!(
+        run.result,
+        StepResult::Succeeded,
+        "{}\n{}",
+        run.log_text(),
+        run.stderr
+    );
+    assert!(
+        run.log
+            .contains(&"arn:aws:sts::123456789012:user/moto".to_owned()),
+        "{}",
+        run.log_text()
+    );
+    no_leaks(&run, &oidc);
+}
