@@ -98,46 +98,44 @@ pub async fn connect(
     connect_with_clock(ctx, options, Arc::new(SystemClock)).await
 }
 
-async fn load_config(
-    http: &SharedHttpClient,
-    region: &str,
-    app: &str,
-    credentials: Option<SharedCredentialsProvider>,
-) -> SdkConfig {
+/// Load the SDK configuration once (endpoint, retry and profile settings from
+/// the environment and shared config) with no credentials; STS
+/// `AssumeRoleWithWebIdentity` is unsigned.
+async fn load_anonymous(http: &SharedHttpClient, region: &str, app: &str) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http.clone())
         .region(Region::new(region.to_owned()));
     if let Ok(name) = AppName::new(format!("azp-{app}")) {
         loader = loader.app_name(name);
     }
-    loader = match credentials {
+    loader.no_credentials().load().await
+}
+
+/// `base` signing with `credentials`.
+fn signed_with(base: &SdkConfig, credentials: SharedCredentialsProvider) -> SdkConfig {
+    base.to_builder()
+        .credentials_provider(credentials)
         // Our provider does its own caching and refresh with a 5-minute margin.
-        Some(c) => loader
-            .credentials_provider(c)
-            .identity_cache(IdentityCache::no_cache()),
-        None => loader.no_credentials(),
-    };
-    loader.load().await
+        .identity_cache(IdentityCache::no_cache())
+        .build()
 }
 
 /// What every STS exchange of one connection shares.
 struct StsSetup<'a> {
     log: &'a Logger,
-    http: &'a SharedHttpClient,
-    region: &'a str,
-    app: &'a str,
+    base: &'a SdkConfig,
     retry: StsRetry,
 }
 
 impl StsSetup<'_> {
     /// `AssumeRole` signed with `base`.
-    async fn assume(
+    fn assume(
         &self,
         role: RoleSpec,
         base: SharedCredentialsProvider,
         described_as: &'static str,
     ) -> Box<dyn CredentialSource> {
-        let signed = load_config(self.http, self.region, self.app, Some(base)).await;
+        let signed = signed_with(self.base, base);
         Box::new(AssumeRoleSource {
             log: self.log.clone(),
             role,
@@ -229,11 +227,10 @@ pub async fn connect_with_clock(
         .map_or(fallback_region(&planned.plan), |r| r.name.as_str())
         .to_owned();
     let app = options.task_name.as_str();
+    let anonymous = load_anonymous(&http, &sts_region, app).await;
     let sts = StsSetup {
         log,
-        http: &http,
-        region: &sts_region,
-        app,
+        base: &anonymous,
         retry: options.sts_retry,
     };
 
@@ -245,7 +242,6 @@ pub async fn connect_with_clock(
             log.info(&format!(
                 "Using OIDC federation from service connection {connection_id}."
             ));
-            let anonymous = load_config(&http, &sts_region, app, None).await;
             let http_client = azp_task::http::client(proxy.as_ref())
                 .map_err(|e| CredentialsError::Http(e.to_string()))?;
             let source = WebIdentitySource {
@@ -291,8 +287,7 @@ pub async fn connect_with_clock(
                     ));
                     let base = SharedCredentialsProvider::new(static_creds);
                     (
-                        sts.assume(role, base, "the access keys of the connection")
-                            .await,
+                        sts.assume(role, base, "the access keys of the connection"),
                         true,
                     )
                 }
@@ -322,8 +317,7 @@ pub async fn connect_with_clock(
                     })?;
                     let base = SharedCredentialsProvider::new(chain);
                     (
-                        sts.assume(role, base, "the agent's own AWS credentials")
-                            .await,
+                        sts.assume(role, base, "the agent's own AWS credentials"),
                         true,
                     )
                 }
@@ -336,13 +330,10 @@ pub async fn connect_with_clock(
     if let Some(exp) = first.expiry() {
         log.info(&format!("The credentials are valid until {}; they are refreshed automatically 5 minutes before.", format_time(exp)));
     }
-    let sdk_config = load_config(
-        &http,
-        &sts_region,
-        app,
-        Some(SharedCredentialsProvider::new(credentials.clone())),
-    )
-    .await;
+    let sdk_config = signed_with(
+        &anonymous,
+        SharedCredentialsProvider::new(credentials.clone()),
+    );
 
     let verify = ctx
         .variables()
