@@ -1,42 +1,21 @@
 //! Credential resolution end to end: the probe task run by the agent harness
 //! against moto (STS), the loopback OIDC endpoint, and scripted STS faults.
 
+use azp_testkit::fixtures;
 use azp_testkit::scripted::{Canned, Match, ScriptedServer, sts};
-use azp_testkit::{Agent, Endpoint, IssuerKind, Moto, OidcConfig, OidcServer, StepResult, TaskRun};
+use azp_testkit::{Agent, Endpoint, IssuerKind, Moto, OidcServer, StepResult, TaskRun};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_aws-connection-probe");
-const CONNECTION: &str = "6a0e3c52-8f1d-4b7a-9c2e-3d4f5a6b7c8d";
-const ROLE: &str = "arn:aws:iam::123456789012:role/deploy";
+const CONNECTION: &str = fixtures::CONNECTION_ID;
+const ROLE: &str = fixtures::ROLE_ARN;
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 fn agent() -> Agent {
-    Agent::new(concat!(env!("CARGO_MANIFEST_DIR"), "/probe"))
-        // No shared config or credentials files from the machine running the tests.
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
+    fixtures::isolated(concat!(env!("CARGO_MANIFEST_DIR"), "/probe"))
 }
 
 fn moto_agent() -> Agent {
     agent().env("AWS_ENDPOINT_URL", &Moto::shared().endpoint())
-}
-
-fn oidc_server(issuer: IssuerKind) -> OidcServer {
-    OidcServer::start(
-        OidcConfig {
-            issuer,
-            ..OidcConfig::default()
-        }
-        .with_connection(CONNECTION, "aws-prod"),
-    )
-}
-
-fn oidc_connection() -> Endpoint {
-    Endpoint::aws()
-        .param("useOIDC", "true")
-        .param("assumeRoleArn", ROLE)
 }
 
 fn assert_ok(run: &TaskRun) {
@@ -55,9 +34,9 @@ fn assert_failed(run: &TaskRun) -> String {
 
 #[test]
 fn oidc_federation_assumes_the_role_and_masks_everything() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let run = moto_agent()
-        .service_connection("awsCredentials", CONNECTION, oidc_connection())
+        .service_connection("awsCredentials", CONNECTION, fixtures::oidc_connection())
         .input("regionName", "eu-west-1")
         .oidc(&oidc)
         .run(PROBE);
@@ -104,12 +83,12 @@ fn oidc_federation_assumes_the_role_and_masks_everything() {
 
 #[test]
 fn entra_issuer_and_long_form_token_url() {
-    let oidc = oidc_server(IssuerKind::Entra);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::Entra);
     let run = moto_agent()
         .service_connection(
             "awsCredentials",
             CONNECTION,
-            oidc_connection().param("roleSessionName", "release-7"),
+            fixtures::oidc_connection().param("roleSessionName", "release-7"),
         )
         .input("regionName", "us-west-2")
         .oidc(&oidc)
@@ -134,13 +113,13 @@ fn entra_issuer_and_long_form_token_url() {
 
 #[test]
 fn a_failed_oidc_exchange_never_falls_back_to_keys() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     oidc.set_status(Some(401));
     let run = moto_agent()
         .service_connection(
             "awsCredentials",
             CONNECTION,
-            oidc_connection()
+            fixtures::oidc_connection()
                 .param("username", "AKIAEXAMPLE")
                 .param("password", SECRET_KEY),
         )
@@ -393,9 +372,9 @@ fn the_region_comes_from_imds_v2_last() {
 
 #[test]
 fn a_bad_duration_variable_warns_and_uses_an_hour() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let run = moto_agent()
-        .service_connection("awsCredentials", CONNECTION, oidc_connection())
+        .service_connection("awsCredentials", CONNECTION, fixtures::oidc_connection())
         .variable("aws.rolecredential.maxduration", "90000")
         .input("regionName", "eu-west-1")
         .oidc(&oidc)
@@ -429,7 +408,7 @@ fn scripted_sts() -> ScriptedServer {
 fn scripted_agent(sts_server: &ScriptedServer, oidc: &OidcServer) -> Agent {
     agent()
         .env("AWS_ENDPOINT_URL_STS", &sts_server.url())
-        .service_connection("awsCredentials", CONNECTION, oidc_connection())
+        .service_connection("awsCredentials", CONNECTION, fixtures::oidc_connection())
         .input("regionName", "eu-west-1")
         .oidc(oidc)
 }
@@ -444,7 +423,7 @@ fn web_identity_calls(s: &ScriptedServer) -> Vec<String> {
 
 #[test]
 fn access_denied_names_the_claims_and_prints_a_trust_policy() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let s = scripted_sts();
     s.on(
         Match::body("Action=AssumeRoleWithWebIdentity"),
@@ -487,7 +466,7 @@ fn access_denied_names_the_claims_and_prints_a_trust_policy() {
 
 #[test]
 fn access_denied_for_the_entra_issuer() {
-    let oidc = oidc_server(IssuerKind::Entra);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::Entra);
     let s = scripted_sts();
     s.on(
         Match::body("Action=AssumeRoleWithWebIdentity"),
@@ -510,7 +489,7 @@ fn access_denied_for_the_entra_issuer() {
 
 #[test]
 fn transient_sts_failures_are_retried() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let s = scripted_sts();
     s.on(
         Match::body("Action=AssumeRoleWithWebIdentity"),
@@ -551,7 +530,7 @@ fn transient_sts_failures_are_retried() {
 
 #[test]
 fn an_unreachable_identity_provider_gets_a_new_token() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let s = scripted_sts();
     s.on(
         Match::body("Action=AssumeRoleWithWebIdentity"),
@@ -578,7 +557,7 @@ fn an_unreachable_identity_provider_gets_a_new_token() {
 
 #[test]
 fn a_duration_above_the_roles_maximum_is_retried_at_an_hour() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let s = scripted_sts();
     s.on(
         Match::body("DurationSeconds=7200"),
@@ -615,7 +594,7 @@ fn a_duration_above_the_roles_maximum_is_retried_at_an_hour() {
 
 #[test]
 fn validation_errors_are_not_retried() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let s = scripted_sts();
     s.on(
         Match::body("Action=AssumeRoleWithWebIdentity"),
@@ -636,9 +615,9 @@ fn validation_errors_are_not_retried() {
 
 #[test]
 fn forced_refresh_requests_a_new_token_and_assumes_again() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let run = moto_agent()
-        .service_connection("awsCredentials", CONNECTION, oidc_connection())
+        .service_connection("awsCredentials", CONNECTION, fixtures::oidc_connection())
         .input("regionName", "eu-west-1")
         .input("forcedRefreshes", "2")
         .oidc(&oidc)
@@ -663,7 +642,7 @@ fn forced_refresh_requests_a_new_token_and_assumes_again() {
 
 #[test]
 fn verification_can_be_turned_off() {
-    let oidc = oidc_server(IssuerKind::AzureDevOps);
+    let oidc = fixtures::oidc_server_issued_by(IssuerKind::AzureDevOps);
     let s = ScriptedServer::start();
     s.on(
         Match::body("Action=AssumeRoleWithWebIdentity"),

@@ -12,9 +12,8 @@ use azp_task::log::SharedBuffer;
 use azp_task::oidc::RetryPolicy;
 use azp_task::{Env, Logger};
 use azp_testkit::scripted::{Match, ScriptedServer, sts};
-use azp_testkit::{OidcConfig, OidcServer};
 
-const CONNECTION: &str = "6a0e3c52-8f1d-4b7a-9c2e-3d4f5a6b7c8d";
+const CONNECTION: &str = azp_testkit::fixtures::CONNECTION_ID;
 
 /// A clock that moves forward by `step` every time it is read.
 #[derive(Debug)]
@@ -34,7 +33,7 @@ impl Clock for SteppingClock {
 
 #[tokio::test]
 async fn a_stale_token_is_replaced_before_the_next_attempt() {
-    let oidc = OidcServer::start(OidcConfig::default().with_connection(CONNECTION, "aws-prod"));
+    let oidc = azp_testkit::fixtures::oidc_server();
     let scripted = ScriptedServer::start();
     scripted.on(
         Match::body("Action=AssumeRoleWithWebIdentity"),

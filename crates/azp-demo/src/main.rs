@@ -14,19 +14,12 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a terminal program: printing is its job
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use azp_testkit::fixtures::{self, oidc_server};
 use azp_testkit::{Agent, Moto, OidcServer, StepResult, TaskRun};
-
-fn node() -> PathBuf {
-    #[allow(clippy::disallowed_methods)] // the demo runs on the host's PATH
-    let path = std::env::var("PATH").ok();
-    azp_process::find_program("node", path.as_deref(), None)
-        .unwrap_or_else(|| PathBuf::from("node"))
-}
 
 /// How a pipeline page renders the formatting commands.
 fn render(line: &str) -> Option<String> {
@@ -83,7 +76,10 @@ fn run_step(extension: &Path, moto: &Moto, oidc: &OidcServer, step: &Step<'_>) -
     );
     println!("{rule}");
     let started = Instant::now();
-    let run = agent.run_process(&node(), &[&dir.join("launcher.js").display().to_string()]);
+    let run = agent.run_process(
+        &fixtures::node(),
+        &[&dir.join("launcher.js").display().to_string()],
+    );
     for line in run.log.iter().filter_map(|l| render(l)) {
         println!("{line}");
     }
@@ -199,7 +195,10 @@ fn one_start(
     let launched = now_ns();
     let started = Instant::now();
     let run = if via_node {
-        agent.run_process(&node(), &[&dir.join("launcher.js").display().to_string()])
+        agent.run_process(
+            &fixtures::node(),
+            &[&dir.join("launcher.js").display().to_string()],
+        )
     } else {
         agent.run(&exe)
     };

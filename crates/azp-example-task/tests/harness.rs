@@ -1,9 +1,9 @@
 //! The example task run through the agent harness, as the agent runs it.
 
-use azp_testkit::{Agent, Endpoint, OidcConfig, OidcServer, StepResult};
+use azp_testkit::{Agent, Endpoint, StepResult, fixtures};
 
 const TASK: &str = env!("CARGO_BIN_EXE_azp-example-task");
-const CONNECTION: &str = "6a0e3c52-8f1d-4b7a-9c2e-3d4f5a6b7c8d";
+const CONNECTION: &str = fixtures::CONNECTION_ID;
 const PASSWORD: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const SECRET_VAR: &str = "s3cr3t-variable-value";
 
@@ -136,7 +136,7 @@ fn debug_lines_appear_only_with_system_debug() {
 }
 
 fn oidc_run(long_form: bool) {
-    let server = OidcServer::start(OidcConfig::default().with_connection(CONNECTION, "aws-prod"));
+    let server = fixtures::oidc_server();
     let mut step = agent()
         .input("message", "federate")
         .input("requestOidcToken", "true")

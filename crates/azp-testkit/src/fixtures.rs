@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::{Agent, Endpoint, Moto, OidcConfig, OidcServer, TaskRun};
+use crate::{Agent, Endpoint, IssuerKind, Moto, OidcConfig, OidcServer, TaskRun};
 
 /// The service connection id the fixtures use.
 pub const CONNECTION_ID: &str = "6a0e3c52-8f1d-4b7a-9c2e-3d4f5a6b7c8d";
@@ -23,7 +23,19 @@ pub fn task_dir(name: &str) -> PathBuf {
 /// An OIDC endpoint emulation that knows [`CONNECTION_ID`].
 #[must_use]
 pub fn oidc_server() -> OidcServer {
-    OidcServer::start(OidcConfig::default().with_connection(CONNECTION_ID, CONNECTION_NAME))
+    oidc_server_issued_by(IssuerKind::AzureDevOps)
+}
+
+/// As [`oidc_server`], with tokens of the given issuer.
+#[must_use]
+pub fn oidc_server_issued_by(issuer: IssuerKind) -> OidcServer {
+    OidcServer::start(
+        OidcConfig {
+            issuer,
+            ..OidcConfig::default()
+        }
+        .with_connection(CONNECTION_ID, CONNECTION_NAME),
+    )
 }
 
 /// An `AWS` connection with Use OIDC and [`ROLE_ARN`].
@@ -62,4 +74,32 @@ pub fn oidc_step(dir: impl Into<PathBuf>, oidc: &OidcServer) -> Agent {
 pub fn assert_no_leaks(run: &TaskRun, oidc: &OidcServer) {
     let tokens = oidc.issued_tokens();
     run.assert_no_leaks(&tokens.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// Whether process `pid` has ended. A zombie (state Z) has ended too: in
+/// some sandboxes nothing reaps orphans.
+#[must_use]
+pub fn process_ended(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// `node` on the host's `PATH`, as the agent would run it.
+///
+/// # Panics
+/// When there is none.
+#[must_use]
+pub fn node() -> PathBuf {
+    let path = crate::harness::host_path();
+    let sep = if cfg!(windows) { ';' } else { ':' };
+    let exe = if cfg!(windows) { "node.exe" } else { "node" };
+    path.split(sep)
+        .map(|d| PathBuf::from(d).join(exe))
+        .find(|p| p.is_file())
+        .expect("node on PATH")
 }

@@ -368,11 +368,7 @@ impl Agent {
     /// Put `dir` first on the task's `PATH`.
     #[must_use]
     pub fn prepend_path(self, dir: &Path) -> Self {
-        let current = host_environment()
-            .into_iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v)
-            .unwrap_or_default();
+        let current = host_path();
         let sep = if cfg!(windows) { ';' } else { ':' };
         self.env("PATH", &format!("{}{sep}{current}", dir.display()))
     }
@@ -919,6 +915,15 @@ fn host_environment() -> Vec<(String, String)> {
     KEEP.iter()
         .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
         .collect()
+}
+
+/// The host's `PATH`.
+pub(crate) fn host_path() -> String {
+    host_environment()
+        .into_iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v)
+        .unwrap_or_default()
 }
 
 fn agent_os() -> &'static str {

@@ -39,11 +39,6 @@ fn unzipped() -> Unzipped {
     }
 }
 
-fn node() -> PathBuf {
-    let env = azp_task::Env::from_process();
-    azp_process::find_program("node", env.get("PATH"), None).expect("node on PATH")
-}
-
 #[test]
 fn every_task_folder_in_the_vsix_is_complete() {
     let u = unzipped();
@@ -208,7 +203,10 @@ fn a_task_runs_from_the_unzipped_vsix_through_node() {
     let step = fixtures::oidc_step(&dir, &oidc)
         .input("awsCommand", "sts")
         .input("awsSubCommand", "get-caller-identity");
-    let run = step.run_process(&node(), &[&dir.join("launcher.js").display().to_string()]);
+    let run = step.run_process(
+        &fixtures::node(),
+        &[&dir.join("launcher.js").display().to_string()],
+    );
     assert_eq!(
         run.result,
         StepResult::Succeeded,
@@ -241,7 +239,10 @@ fn the_launcher_forwards_cancellation() {
         .input("inlineScript", &script)
         .cancel_when("READY")
         .timeout(Duration::from_secs(30));
-    let run = step.run_process(&node(), &[&dir.join("launcher.js").display().to_string()]);
+    let run = step.run_process(
+        &fixtures::node(),
+        &[&dir.join("launcher.js").display().to_string()],
+    );
     assert!(!run.timed_out);
     let completes: Vec<_> = run
         .commands
@@ -251,10 +252,8 @@ fn the_launcher_forwards_cancellation() {
     assert_eq!(completes.len(), 1);
     assert_eq!(completes[0].property("result"), Some("Canceled"));
     for pid in std::fs::read_to_string(&pids).unwrap().lines() {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
         assert!(
-            stat.is_empty() || state.starts_with('Z'),
+            fixtures::process_ended(pid),
             "process {pid} outlived the cancelled task"
         );
     }
@@ -270,7 +269,10 @@ fn the_launcher_fails_clearly_without_a_binary_for_the_platform() {
         std::fs::copy(u.extension.join("tasks/AWSCLI").join(f), dir.join(f)).unwrap();
     }
     let step = fixtures::isolated(&dir).input("awsCommand", "sts");
-    let run = step.run_process(&node(), &[&dir.join("launcher.js").display().to_string()]);
+    let run = step.run_process(
+        &fixtures::node(),
+        &[&dir.join("launcher.js").display().to_string()],
+    );
     assert_eq!(run.result, StepResult::Failed);
     assert_eq!(run.exit_code, Some(1));
     assert_eq!(run.completions, 1);

@@ -191,15 +191,6 @@ fn logging_commands_from_the_script_reach_the_agent() {
     no_leaks(&run, &oidc);
 }
 
-fn alive(pid: &str) -> bool {
-    // A zombie (state Z) has ended; nothing reaps orphans in some sandboxes.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
-    })
-}
-
 #[test]
 fn cancellation_leaves_no_process_behind() {
     let oidc = oidc();
@@ -226,7 +217,10 @@ fn cancellation_leaves_no_process_behind() {
     let pids: Vec<&str> = pids.lines().collect();
     assert_eq!(pids.len(), 3);
     for pid in pids {
-        assert!(!alive(pid), "process {pid} outlived the cancelled task");
+        assert!(
+            fixtures::process_ended(pid),
+            "process {pid} outlived the cancelled task"
+        );
     }
     no_leaks(&run, &oidc);
 }
