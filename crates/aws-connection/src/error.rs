@@ -1,9 +1,15 @@
 //! Everything that can stop a task from getting AWS credentials, with
 //! messages that say what failed, why it probably failed, and what to change.
+//!
+//! Messages never repeat a service connection's field values: the agent
+//! masks every one of them, so they would show as `***`. They name the field
+//! and describe what is wrong with it instead.
 
+use aws_clients::AwsError;
 use azp_task::endpoint::EndpointError;
 use azp_task::oidc::OidcError;
 use azp_task::proxy::ProxyError;
+use azp_task::variables::VariableError;
 
 /// Why no credentials (or no region) could be had.
 #[derive(Debug, thiserror::Error)]
@@ -11,15 +17,32 @@ pub enum CredentialsError {
     /// The selected connection could not be read.
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
+    /// A variable the credentials read has an unusable value.
+    #[error(transparent)]
+    Variable(#[from] VariableError),
     /// Only one of the two keys is set.
     #[error(
-        "Need to define or omit both \"Access Key ID\" and \"Secret Access Key\", not just one: the {missing} is missing in {origin}."
+        "Need to define or omit both \"Access Key ID\" and \"Secret Access Key\", not just one: {missing} is empty."
     )]
     PartialKeys {
         /// Where the settings came from.
         origin: String,
-        /// The missing half.
-        missing: &'static str,
+        /// The missing half, as [`crate::settings::Origin::field`] names it.
+        missing: String,
+    },
+    /// A checkbox field of the connection holds neither `true` nor `false`.
+    #[error(
+        "The {label} ({param}) field of service connection {connection} is neither true nor false, so the task \
+         cannot tell which way to authenticate. Edit the connection and tick or clear {label}, or set {param} to \
+         true or false through the REST API."
+    )]
+    InvalidCheckbox {
+        /// The connection id.
+        connection: String,
+        /// The field's label.
+        label: &'static str,
+        /// The field's parameter id.
+        param: &'static str,
     },
     /// Use OIDC without a role.
     #[error(
@@ -43,24 +66,22 @@ pub enum CredentialsError {
     },
     /// A role ARN that is not one.
     #[error(
-        "The role to assume in {origin}, '{value}', is not an IAM role ARN. Use the full ARN, like arn:aws:iam::123456789012:role/deploy."
+        "{field} is not a valid IAM role ARN: {problem}. Copy the role's ARN from the IAM console; it has the form \
+         arn:<partition>:iam::<12-digit account>:role/<name>."
     )]
     InvalidRoleArn {
-        /// The value given.
-        value: String,
-        /// Where it came from.
-        origin: String,
+        /// The field, as [`crate::settings::Origin::field`] names it.
+        field: String,
+        /// Which rule failed and where, without the value.
+        problem: String,
     },
     /// A session name STS would reject.
-    #[error(
-        "The role session name in {origin}, '{value}', is not valid: it must be 2 to 64 characters of letters, \
-         digits and _+=,.@-."
-    )]
+    #[error("{field} is not a valid role session name: {problem}.")]
     InvalidSessionName {
-        /// The value given.
-        value: String,
-        /// Where it came from.
-        origin: String,
+        /// The field, as [`crate::settings::Origin::field`] names it.
+        field: String,
+        /// Which rule failed and where, without the value.
+        problem: String,
     },
     /// The OIDC token could not be obtained (never falls back).
     #[error(
@@ -77,7 +98,7 @@ pub enum CredentialsError {
     WebIdentityDenied(Box<WebIdentityDenial>),
     /// STS refused `AssumeRole`.
     #[error(
-        "AWS refused to let {caller} assume {role} ({code}: {detail}). The role's trust policy must allow that \
+        "AWS refused to let {caller} assume {role} ({error}). The role's trust policy must allow that \
          principal to call sts:AssumeRole{external_id_hint}; check the Role to Assume, and the caller's permission \
          to call sts:AssumeRole on it."
     )]
@@ -86,24 +107,33 @@ pub enum CredentialsError {
         role: String,
         /// Who asked, when known.
         caller: String,
-        /// STS's error code.
-        code: String,
-        /// STS's message.
-        detail: String,
+        /// STS's answer.
+        error: Box<AwsError>,
         /// A note about the external id, if one was sent.
         external_id_hint: String,
     },
+    /// AWS rejected the credentials a call was signed with: unknown key,
+    /// wrong secret, expired session token. Retrying cannot help.
+    #[error("{operation} failed because AWS rejected {whose} ({error}). {advice}")]
+    CredentialsRejected {
+        /// The operation, e.g. `AssumeRole` or `sts:GetCallerIdentity`.
+        operation: &'static str,
+        /// Whose credentials: "the access keys of service connection …".
+        whose: String,
+        /// AWS's answer.
+        error: Box<AwsError>,
+        /// What to change, naming the fields.
+        advice: String,
+    },
     /// Another STS error that retrying cannot fix.
-    #[error("{operation} for {role} failed ({code}: {detail}).{hint}")]
+    #[error("{operation} for {role} failed ({error}).{hint}")]
     Sts {
         /// The STS operation.
         operation: &'static str,
         /// The role, as `RoleArn::describe` names it.
         role: String,
-        /// Error code.
-        code: String,
-        /// Message.
-        detail: String,
+        /// STS's answer.
+        error: Box<AwsError>,
         /// What to do about it.
         hint: String,
     },
@@ -121,24 +151,23 @@ pub enum CredentialsError {
         /// The last failure.
         last: String,
     },
-    /// The default chain found nothing.
-    #[error(
-        "No AWS credentials were found: no service connection is selected, the AWS.AccessKeyID/AWS.SecretAccessKey \
-         variables are not set, and the agent has no ambient credentials (environment, shared config, web identity \
-         token file, container or EC2 instance role): {detail}. Select an AWS service connection in the task."
-    )]
+    /// The agent's own credentials are needed but there are none.
+    #[error("{}: {detail}. {}", context.what(), context.advice())]
     NoAmbientCredentials {
-        /// What the chain reported.
+        /// Why the agent's credentials were needed.
+        context: AmbientNeed,
+        /// What the SDK's default chain reported.
         detail: String,
     },
     /// `sts:GetCallerIdentity` with the new credentials failed.
     #[error(
-        "The AWS credentials could not be verified with sts:GetCallerIdentity: {detail}. If the credentials are right \
-         but this call is blocked (for example by an SCP), set the variable AWS.VerifyIdentity to false."
+        "The AWS credentials could not be verified with sts:GetCallerIdentity ({error}). {advice}"
     )]
     Verification {
-        /// The failure.
-        detail: String,
+        /// AWS's answer.
+        error: Box<AwsError>,
+        /// What to change.
+        advice: String,
     },
     /// No region anywhere.
     #[error(
@@ -162,6 +191,54 @@ pub enum CredentialsError {
     Http(String),
 }
 
+/// Why the task looked for the agent's own AWS credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AmbientNeed {
+    /// Nothing was configured.
+    NothingConfigured,
+    /// A service connection has a Role to Assume and nothing else.
+    ConnectionRoleOnly {
+        /// The connection id.
+        connection: String,
+    },
+    /// `AWS.AssumeRoleArn` is set without keys.
+    VariableRoleOnly,
+}
+
+impl AmbientNeed {
+    fn what(&self) -> String {
+        match self {
+            Self::NothingConfigured => "No AWS credentials were found: no service connection is selected, the \
+                AWS.AccessKeyID/AWS.SecretAccessKey variables are not set, and the agent has no ambient credentials \
+                (environment, shared config, web identity token file, container or EC2 instance role)"
+                .to_owned(),
+            Self::ConnectionRoleOnly { connection } => format!(
+                "Service connection {connection} has a Role to Assume but no keys and no Use OIDC, so the role is \
+                 assumed with the agent's own AWS credentials, and this agent has none (environment, shared config, \
+                 web identity token file, container or EC2 instance role)"
+            ),
+            Self::VariableRoleOnly => "The variable AWS.AssumeRoleArn is set without AWS.AccessKeyID, so the role is \
+                assumed with the agent's own AWS credentials, and this agent has none (environment, shared config, \
+                web identity token file, container or EC2 instance role)"
+                .to_owned(),
+        }
+    }
+
+    fn advice(&self) -> &'static str {
+        match self {
+            Self::NothingConfigured => "Select an AWS service connection in the task.",
+            Self::ConnectionRoleOnly { .. } => {
+                "Tick Use OIDC on the connection (recommended), or give it an Access Key ID and Secret Access Key, \
+                 or run the job on an agent that has AWS credentials of its own (an EC2 instance role, for example)."
+            }
+            Self::VariableRoleOnly => {
+                "Set AWS.AccessKeyID and AWS.SecretAccessKey, or select an AWS service connection with Use OIDC, or \
+                 run the job on an agent that has AWS credentials of its own."
+            }
+        }
+    }
+}
+
 /// The details of a refused `AssumeRoleWithWebIdentity`: what the token
 /// claimed, and a trust policy that would accept it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,10 +247,8 @@ pub struct WebIdentityDenial {
     pub role: String,
     /// The account of the role.
     pub account: String,
-    /// STS's error code.
-    pub code: String,
-    /// STS's message.
-    pub detail: String,
+    /// STS's answer.
+    pub error: AwsError,
     /// Token issuer.
     pub iss: String,
     /// Issuer without scheme.
@@ -190,13 +265,12 @@ impl std::fmt::Display for WebIdentityDenial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "AWS refused to let this pipeline assume {} with its OIDC token ({}: {}).\n\
+            "AWS refused to let this pipeline assume {} with its OIDC token ({}).\n\
              The token presented:\n  iss: {}\n  aud: {}\n  sub: {}\n\
              The role's trust policy must allow exactly these values, and account {} must have an IAM OIDC \
              identity provider for {} with audience {}. A trust policy that does:\n{}",
             self.role,
-            self.code,
-            self.detail,
+            self.error,
             self.iss,
             self.aud,
             self.sub,

@@ -17,19 +17,22 @@
 //! registered as a secret before anything else is printed. This crate knows
 //! no particular task.
 
-pub mod endpoint;
+pub mod child;
+pub mod container;
 pub mod error;
-pub mod http;
+pub mod iam;
 pub mod inputs;
 pub mod provider;
 pub mod region;
 mod session;
 pub mod settings;
+pub mod signer;
+mod sources;
 pub mod sts;
 
+pub use child::ChildCredentials;
 pub use error::CredentialsError;
 pub use provider::{Clock, ManualClock, RefreshingCredentials, SystemClock};
 pub use region::ResolvedRegion;
-pub use session::{
-    AwsSession, CallerIdentity, ConnectOptions, OVERRIDING_VARIABLES, connect, connect_with_clock,
-};
+pub use session::{AwsSession, CallerIdentity, ConnectOptions, connect, connect_with_clock};
+pub use sources::AmbientCredentials;

@@ -130,6 +130,12 @@ impl RefreshingCredentials {
         }
     }
 
+    /// The time on the clock these credentials use.
+    #[must_use]
+    pub fn now(&self) -> SystemTime {
+        self.inner.clock.now()
+    }
+
     /// How many times the source was asked so far.
     #[must_use]
     pub fn fetch_count(&self) -> u32 {
@@ -229,24 +235,6 @@ pub struct StaticSource(pub Credentials);
 impl CredentialSource for StaticSource {
     fn fetch(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
         Box::pin(async move { Ok(self.0.clone()) })
-    }
-}
-
-/// The SDK's default chain: environment, shared config and profile, web
-/// identity token file, ECS container credentials, EC2 IMDSv2.
-#[derive(Debug)]
-pub struct AmbientSource(pub aws_config::default_provider::credentials::DefaultCredentialsChain);
-
-impl CredentialSource for AmbientSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-        Box::pin(async move {
-            self.0
-                .provide_credentials()
-                .await
-                .map_err(|e| CredentialsError::NoAmbientCredentials {
-                    detail: azp_task::render_error(&e),
-                })
-        })
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! First hit wins: the task's `regionName` input, the `AWS.Region` variable
 //! (which the agent exports as `AWS_REGION`, the same name the SDKs read),
-//! `AWS_DEFAULT_REGION`, then the EC2 instance metadata service (IMDSv2, short
-//! timeouts, skipped when `AWS_EC2_METADATA_DISABLED` is true). Values are
+//! `AWS_DEFAULT_REGION`, the `region` of the selected profile in the shared
+//! config file (`AWS_PROFILE`, `AWS_CONFIG_FILE`; as the AWS CLI would read
+//! it), then the EC2 instance metadata service (IMDSv2, short timeouts,
+//! skipped when `AWS_EC2_METADATA_DISABLED` is true). Values are
 //! lower-cased, as the toolkit does, and checked.
 
 use std::future::Future;
@@ -14,6 +16,7 @@ use azp_task::Env;
 use azp_task::variables::Variables;
 
 use crate::error::CredentialsError;
+use aws_clients::names;
 
 /// A resolved region and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +27,29 @@ pub struct ResolvedRegion {
     pub source: &'static str,
 }
 
-/// Something that can ask the instance metadata service for the region.
-pub trait MetadataRegion: Send + Sync {
-    /// The instance's region, if this is an EC2 instance that answers.
+/// A source of a region that may have none: the shared config file, the
+/// instance metadata service.
+pub trait RegionLookup: Send + Sync {
+    /// The region, if this source has one.
     fn region(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>>;
+}
+
+/// The `region` of the selected profile in the shared config file, read by
+/// aws-config's `ProfileFileRegionProvider` (which follows `source_profile`).
+#[derive(Debug, Default)]
+pub struct ProfileRegion;
+
+impl RegionLookup for ProfileRegion {
+    fn region(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
+        Box::pin(async move {
+            use aws_config::meta::region::ProvideRegion;
+            aws_config::profile::ProfileFileRegionProvider::builder()
+                .build()
+                .region()
+                .await
+                .map(|r| r.as_ref().to_owned())
+        })
+    }
 }
 
 /// IMDSv2 through aws-config, with short timeouts.
@@ -46,21 +68,21 @@ impl Imds {
         http: aws_smithy_runtime_api::client::http::SharedHttpClient,
     ) -> Option<Self> {
         if env
-            .get_non_empty("AWS_EC2_METADATA_DISABLED")
+            .get_non_empty(names::AWS_EC2_METADATA_DISABLED)
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
             return None;
         }
         Some(Self {
             endpoint: env
-                .get_non_empty("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+                .get_non_empty(names::AWS_EC2_METADATA_SERVICE_ENDPOINT)
                 .map(str::to_owned),
             http,
         })
     }
 }
 
-impl MetadataRegion for Imds {
+impl RegionLookup for Imds {
     fn region(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
         Box::pin(async move {
             let config = aws_config::provider_config::ProviderConfig::without_region()
@@ -105,16 +127,22 @@ fn check(value: &str, source: &'static str) -> Result<ResolvedRegion, Credential
 pub async fn resolve(
     input: Option<&str>,
     env: &Env,
-    imds: Option<&dyn MetadataRegion>,
+    profile: Option<&dyn RegionLookup>,
+    imds: Option<&dyn RegionLookup>,
 ) -> Result<Option<ResolvedRegion>, CredentialsError> {
     if let Some(v) = input.map(str::trim).filter(|v| !v.is_empty()) {
         return check(v, "the task's regionName input").map(Some);
     }
-    if let Some(v) = Variables::new(env).get("AWS.Region") {
+    if let Some(v) = Variables::new(env).get(crate::settings::vars::REGION) {
         return check(v, "the AWS.Region variable (AWS_REGION)").map(Some);
     }
-    if let Some(v) = env.get_non_empty("AWS_DEFAULT_REGION") {
+    if let Some(v) = env.get_non_empty(names::AWS_DEFAULT_REGION) {
         return check(v, "AWS_DEFAULT_REGION").map(Some);
+    }
+    if let Some(profile) = profile
+        && let Some(v) = profile.region().await
+    {
+        return check(&v, "the profile in the AWS shared config file").map(Some);
     }
     if let Some(imds) = imds
         && let Some(v) = imds.region().await
@@ -129,7 +157,7 @@ mod tests {
     use super::*;
 
     struct Fixed(Option<&'static str>);
-    impl MetadataRegion for Fixed {
+    impl RegionLookup for Fixed {
         fn region(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
             Box::pin(async move { self.0.map(str::to_owned) })
         }
@@ -143,6 +171,7 @@ mod tests {
         resolve(
             input,
             &Env::from_pairs(env.iter().copied()),
+            Some(&Fixed(None)),
             Some(&Fixed(imds)),
         )
         .await
@@ -191,6 +220,24 @@ mod tests {
                 .unwrap()
                 .name,
             "ap-south-1"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_shared_config_profile_comes_before_imds() {
+        let env = Env::default();
+        let got = resolve(
+            None,
+            &env,
+            Some(&Fixed(Some("eu-south-2"))),
+            Some(&Fixed(Some("us-east-2"))),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (got.name.as_str(), got.source),
+            ("eu-south-2", "the profile in the AWS shared config file")
         );
     }
 

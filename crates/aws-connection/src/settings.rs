@@ -37,6 +37,8 @@ pub mod vars {
     pub const MAX_DURATION: &str = "aws.rolecredential.maxduration";
     /// Set to `false` to skip the `sts:GetCallerIdentity` check.
     pub const VERIFY_IDENTITY: &str = "AWS.VerifyIdentity";
+    /// Region (exported by the agent as `AWS_REGION`, the SDKs' own name).
+    pub const REGION: &str = "AWS.Region";
 }
 
 /// Service connection parameter keys (the toolkit's endpoint type).
@@ -76,6 +78,69 @@ pub const MIN_DURATION: Duration = Duration::from_secs(900);
 /// Longest session STS grants.
 pub const MAX_DURATION: Duration = Duration::from_secs(43200);
 
+/// A field the credentials come from, named the way the user sees it: the
+/// connection editor's label and parameter id, or the pipeline variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The label in the service connection editor.
+    pub label: &'static str,
+    /// The endpoint parameter id.
+    pub param: &'static str,
+    /// The pipeline variable used without a connection.
+    pub variable: &'static str,
+}
+
+/// The fields of the `AWS` endpoint type and their variables.
+pub mod fields {
+    use super::{Field, params, vars};
+
+    /// Access Key ID.
+    pub const ACCESS_KEY_ID: Field = Field {
+        label: "Access Key ID",
+        param: params::USERNAME,
+        variable: vars::ACCESS_KEY_ID,
+    };
+    /// Secret Access Key.
+    pub const SECRET_ACCESS_KEY: Field = Field {
+        label: "Secret Access Key",
+        param: params::PASSWORD,
+        variable: vars::SECRET_ACCESS_KEY,
+    };
+    /// Session Token.
+    pub const SESSION_TOKEN: Field = Field {
+        label: "Session Token",
+        param: params::SESSION_TOKEN,
+        variable: vars::SESSION_TOKEN,
+    };
+    /// Role to Assume.
+    pub const ROLE: Field = Field {
+        label: "Role to Assume",
+        param: params::ASSUME_ROLE_ARN,
+        variable: vars::ASSUME_ROLE_ARN,
+    };
+    /// Role Session Name.
+    pub const SESSION_NAME: Field = Field {
+        label: "Role Session Name",
+        param: params::ROLE_SESSION_NAME,
+        variable: vars::ROLE_SESSION_NAME,
+    };
+    /// External ID.
+    pub const EXTERNAL_ID: Field = Field {
+        label: "External ID",
+        param: params::EXTERNAL_ID,
+        variable: vars::EXTERNAL_ID,
+    };
+    /// The credential variables, which a selected connection overrides.
+    pub const CREDENTIAL_VARIABLES: &[Field] = &[
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        SESSION_TOKEN,
+        ROLE,
+        SESSION_NAME,
+        EXTERNAL_ID,
+    ];
+}
+
 /// A role ARN, split into the parts error messages need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleArn {
@@ -98,36 +163,25 @@ impl RoleArn {
         format!("role {} in account {}", self.name, self.account)
     }
 
-    /// Parse `arn:<partition>:iam::<account>:role/<name>`.
+    /// Parse and check a role ARN by IAM's grammar (see [`crate::iam`]).
+    /// `field` names where it came from, for the message.
     ///
     /// # Errors
-    /// [`CredentialsError::InvalidRoleArn`] naming where the value came from.
-    pub fn parse(value: &str, origin: &str) -> Result<Self, CredentialsError> {
-        let bad = || CredentialsError::InvalidRoleArn {
-            value: value.to_owned(),
-            origin: origin.to_owned(),
-        };
-        let parts: Vec<&str> = value.trim().splitn(6, ':').collect();
-        let [arn, partition, service, region, account, resource] = parts.as_slice() else {
-            return Err(bad());
-        };
-        let valid = *arn == "arn"
-            && partition.starts_with("aws")
-            && *service == "iam"
-            && region.is_empty()
-            && account.len() == 12
-            && account.chars().all(|c| c.is_ascii_digit())
-            && resource
-                .strip_prefix("role/")
-                .is_some_and(|n| !n.is_empty());
-        if !valid {
-            return Err(bad());
-        }
+    /// [`CredentialsError::InvalidRoleArn`], saying which rule failed and
+    /// where, without repeating the value.
+    pub fn parse(value: &str, field: &str) -> Result<Self, CredentialsError> {
+        let value = value.trim();
+        let parts = crate::iam::parse_role_arn(value).map_err(|problem| {
+            CredentialsError::InvalidRoleArn {
+                field: field.to_owned(),
+                problem: problem.0,
+            }
+        })?;
         Ok(Self {
-            arn: value.trim().to_owned(),
-            partition: (*partition).to_owned(),
-            account: (*account).to_owned(),
-            name: resource.trim_start_matches("role/").to_owned(),
+            arn: value.to_owned(),
+            partition: parts.partition,
+            account: parts.account,
+            name: parts.name,
         })
     }
 }
@@ -154,6 +208,23 @@ pub struct StaticKeys {
     pub secret_access_key: Secret,
     /// Session token, for keys that are already temporary.
     pub session_token: Option<Secret>,
+}
+
+impl StaticKeys {
+    /// The first four characters of the access key id (`AKIA` for a
+    /// long-term IAM user key, `ASIA` for a temporary one), which are safe to
+    /// show and tell the two apart.
+    #[must_use]
+    pub fn key_prefix(&self) -> String {
+        self.access_key_id.expose().trim().chars().take(4).collect()
+    }
+
+    /// Whether the access key id is a long-term IAM user key (`AKIA…`),
+    /// which never comes with a session token.
+    #[must_use]
+    pub fn is_long_term(&self) -> bool {
+        self.key_prefix() == "AKIA"
+    }
 }
 
 /// How credentials will be obtained.
@@ -190,6 +261,33 @@ pub enum Origin {
     Variables,
     /// Nothing configured.
     Ambient,
+}
+
+impl Origin {
+    /// How a message names `field` of this origin: "the Role to Assume
+    /// (assumeRoleArn) of service connection ID" or "the pipeline variable
+    /// AWS.AssumeRoleArn".
+    #[must_use]
+    pub fn field(&self, field: Field) -> String {
+        match self {
+            Self::Connection(id) => format!(
+                "the {} ({}) of service connection {id}",
+                field.label, field.param
+            ),
+            Self::Variables | Self::Ambient => format!("the pipeline variable {}", field.variable),
+        }
+    }
+
+    /// "service connection ID", "the AWS.* pipeline variables" or "the
+    /// agent's own AWS credentials".
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Connection(id) => format!("service connection {id}"),
+            Self::Variables => "the AWS.* pipeline variables".to_owned(),
+            Self::Ambient => "the agent's own AWS credentials".to_owned(),
+        }
+    }
 }
 
 /// A plan with the warnings raised while making it.
@@ -230,97 +328,151 @@ pub fn session_duration(vars: &Variables<'_>) -> (Duration, Option<String>) {
 /// Check a role session name against STS's rule, `[\w+=,.@-]{2,64}`.
 ///
 /// # Errors
-/// [`CredentialsError::InvalidSessionName`].
-pub fn check_session_name(name: &str, origin: &str) -> Result<(), CredentialsError> {
-    let ok = (2..=64).contains(&name.len())
-        && name.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '=' | ',' | '.' | '@' | '-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(CredentialsError::InvalidSessionName {
-            value: name.to_owned(),
-            origin: origin.to_owned(),
-        })
-    }
+/// [`CredentialsError::InvalidSessionName`], naming the rule and position
+/// without repeating the value.
+pub fn check_session_name(name: &str, field: &str) -> Result<(), CredentialsError> {
+    crate::iam::check_session_name(name).map_err(|problem| CredentialsError::InvalidSessionName {
+        field: field.to_owned(),
+        problem: problem.0,
+    })
 }
 
-fn role_spec(
-    arn: Option<String>,
-    session_name: Option<String>,
-    external_id: Option<Secret>,
-    duration: Duration,
-    origin: &str,
-) -> Result<Option<RoleSpec>, CredentialsError> {
-    let Some(arn) = arn else { return Ok(None) };
-    let arn = RoleArn::parse(&arn, origin)?;
-    let session_name = session_name.unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned());
-    check_session_name(&session_name, origin)?;
-    Ok(Some(RoleSpec {
-        arn,
-        session_name,
-        external_id,
-        duration,
-    }))
+/// How to clear a field of a connection: the editor keeps stored secrets
+/// (AWS Toolkit issue #564), so say what does work.
+fn how_to_clear(id: &str) -> String {
+    format!(
+        "The connection editor cannot clear a stored secret; to remove it, recreate the connection under the same \
+         name, or update it through the REST API (PUT _apis/serviceendpoint/endpoints/{id}) or with \
+         `az devops service-endpoint update --id {id} --service-endpoint-configuration <file>`, leaving the field empty."
+    )
 }
 
-fn keys(
+/// The settings of one origin, before deciding.
+struct Raw {
+    origin: Origin,
     access_key_id: Option<Secret>,
     secret_access_key: Option<Secret>,
     session_token: Option<Secret>,
-    origin: &str,
-) -> Result<Option<StaticKeys>, CredentialsError> {
-    match (access_key_id, secret_access_key) {
-        (Some(access_key_id), Some(secret_access_key)) => Ok(Some(StaticKeys {
-            access_key_id,
-            secret_access_key,
-            session_token,
-        })),
-        (None, None) => Ok(None),
-        (id, _) => Err(CredentialsError::PartialKeys {
-            origin: origin.to_owned(),
-            missing: if id.is_some() {
-                "Secret Access Key"
-            } else {
-                "Access Key ID"
-            },
-        }),
+    role: Option<String>,
+    session_name: Option<String>,
+    external_id: Option<Secret>,
+}
+
+impl Raw {
+    fn keys(&mut self, warnings: &mut Vec<String>) -> Result<Option<StaticKeys>, CredentialsError> {
+        match (self.access_key_id.take(), self.secret_access_key.take()) {
+            (Some(access_key_id), Some(secret_access_key)) => {
+                let mut keys = StaticKeys {
+                    access_key_id,
+                    secret_access_key,
+                    session_token: self.session_token.take(),
+                };
+                if keys.is_long_term() && keys.session_token.is_some() {
+                    keys.session_token = None;
+                    let clear = match &self.origin {
+                        Origin::Connection(id) => how_to_clear(id),
+                        _ => format!("Remove the variable {}.", vars::SESSION_TOKEN),
+                    };
+                    warnings.push(format!(
+                        "{} is set next to a long-term access key ({} starts with AKIA). Long-term keys take no \
+                         session token, so this one is stale; it is ignored and is not sent to AWS or to the \
+                         script. {clear}",
+                        capitalise(&self.origin.field(fields::SESSION_TOKEN)),
+                        self.origin.field(fields::ACCESS_KEY_ID)
+                    ));
+                }
+                Ok(Some(keys))
+            }
+            (None, None) => Ok(None),
+            (id, _) => Err(CredentialsError::PartialKeys {
+                origin: self.origin.describe(),
+                missing: self.origin.field(if id.is_some() {
+                    fields::SECRET_ACCESS_KEY
+                } else {
+                    fields::ACCESS_KEY_ID
+                }),
+            }),
+        }
     }
+
+    fn role(
+        &mut self,
+        duration: Duration,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<RoleSpec>, CredentialsError> {
+        let Some(arn) = self.role.take() else {
+            for (value, field) in [
+                (self.session_name.is_some(), fields::SESSION_NAME),
+                (self.external_id.is_some(), fields::EXTERNAL_ID),
+            ] {
+                if value {
+                    warnings.push(format!(
+                        "{} is set, but there is no {}: it is only used when assuming a role, so it has no effect.",
+                        capitalise(&self.origin.field(field)),
+                        match self.origin {
+                            Origin::Connection(_) => "Role to Assume".to_owned(),
+                            _ => format!("variable {}", vars::ASSUME_ROLE_ARN),
+                        }
+                    ));
+                }
+            }
+            return Ok(None);
+        };
+        let arn = RoleArn::parse(&arn, &capitalise(&self.origin.field(fields::ROLE)))?;
+        let session_name = self
+            .session_name
+            .take()
+            .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned());
+        check_session_name(
+            &session_name,
+            &capitalise(&self.origin.field(fields::SESSION_NAME)),
+        )?;
+        Ok(Some(RoleSpec {
+            arn,
+            session_name,
+            external_id: self.external_id.take(),
+            duration,
+        }))
+    }
+}
+
+/// `s` with its first letter in upper case.
+pub(crate) fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Decide how to get credentials.
 ///
 /// # Errors
 /// A [`CredentialsError`] for settings that cannot work: half a key pair,
-/// OIDC without a role, an empty connection, a malformed role ARN or
-/// session name.
+/// OIDC without a role, a Use OIDC value that is neither true nor false, an
+/// empty connection, a malformed role ARN or session name.
 pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, CredentialsError> {
     let vars = Variables::new(env);
     let (duration, duration_warning) = session_duration(&vars);
     let mut warnings: Vec<String> = duration_warning.into_iter().collect();
+    let get_var = |n: &str| {
+        vars.get(n)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
 
     let Some(ep) = connection else {
-        let origin = "the AWS.* pipeline variables";
-        let get = |n: &str| {
-            vars.get(n)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
+        let mut raw = Raw {
+            origin: Origin::Variables,
+            access_key_id: get_var(vars::ACCESS_KEY_ID).map(Secret::new),
+            secret_access_key: get_var(vars::SECRET_ACCESS_KEY).map(Secret::new),
+            session_token: get_var(vars::SESSION_TOKEN).map(Secret::new),
+            role: get_var(vars::ASSUME_ROLE_ARN),
+            session_name: get_var(vars::ROLE_SESSION_NAME),
+            external_id: get_var(vars::EXTERNAL_ID).map(Secret::new),
         };
-        let keys = keys(
-            get(vars::ACCESS_KEY_ID).map(Secret::new),
-            get(vars::SECRET_ACCESS_KEY).map(Secret::new),
-            get(vars::SESSION_TOKEN).map(Secret::new),
-            origin,
-        )?;
-        let role = role_spec(
-            get(vars::ASSUME_ROLE_ARN),
-            get(vars::ROLE_SESSION_NAME),
-            get(vars::EXTERNAL_ID).map(Secret::new),
-            duration,
-            origin,
-        )?;
+        let keys = raw.keys(&mut warnings)?;
+        let role = raw.role(duration, &mut warnings)?;
         let (plan, origin) = match (keys, role) {
             (Some(keys), role) => (Plan::Keys { keys, role }, Origin::Variables),
             (None, Some(role)) => (Plan::Ambient { role: Some(role) }, Origin::Variables),
@@ -333,44 +485,72 @@ pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, 
         });
     };
 
-    let origin = format!("service connection {}", ep.id);
+    let origin = Origin::Connection(ep.id.clone());
     let param = |k: &str| ep.parameter_non_empty(k);
-    let use_oidc = param(params::USE_OIDC).is_some_and(|v| v.expose().eq_ignore_ascii_case("true"));
-    // With OIDC the keys are ignored, so half a pair left behind (the UI
-    // cannot clear a stored secret) must not block the switch to OIDC.
-    let any_key = [params::USERNAME, params::PASSWORD, params::SESSION_TOKEN]
-        .iter()
-        .any(|k| param(k).is_some());
-    let keys = if use_oidc {
-        None
-    } else {
-        keys(
-            param(params::USERNAME),
-            param(params::PASSWORD),
-            param(params::SESSION_TOKEN),
-            &origin,
-        )?
+    let use_oidc = match param(params::USE_OIDC) {
+        None => false,
+        Some(v) => azp_task::variables::parse_bool(v.expose()).ok_or_else(|| {
+            CredentialsError::InvalidCheckbox {
+                connection: ep.id.clone(),
+                label: "Use OIDC",
+                param: params::USE_OIDC,
+            }
+        })?,
     };
-    let role = role_spec(
-        param(params::ASSUME_ROLE_ARN).map(|s| s.expose().to_owned()),
-        param(params::ROLE_SESSION_NAME).map(|s| s.expose().to_owned()),
-        param(params::EXTERNAL_ID),
-        duration,
-        &origin,
-    )?;
+    let ignored_variables: Vec<&str> = fields::CREDENTIAL_VARIABLES
+        .iter()
+        .map(|f| f.variable)
+        .filter(|v| get_var(v).is_some())
+        .collect();
+    if !ignored_variables.is_empty() {
+        warnings.push(format!(
+            "The pipeline variable{} {} {} set, but this task uses service connection {}, so {} ignored, as \
+             with the AWS Toolkit. Remove {}, or clear the task's AWS Credentials input to use {}.",
+            if ignored_variables.len() == 1 { "" } else { "s" },
+            ignored_variables.join(", "),
+            if ignored_variables.len() == 1 { "is" } else { "are" },
+            ep.id,
+            if ignored_variables.len() == 1 { "it is" } else { "they are" },
+            if ignored_variables.len() == 1 { "it" } else { "them" },
+            if ignored_variables.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    let mut raw = Raw {
+        origin: origin.clone(),
+        access_key_id: param(params::USERNAME),
+        secret_access_key: param(params::PASSWORD),
+        session_token: param(params::SESSION_TOKEN),
+        role: param(params::ASSUME_ROLE_ARN).map(|s| s.expose().to_owned()),
+        session_name: param(params::ROLE_SESSION_NAME).map(|s| s.expose().to_owned()),
+        external_id: param(params::EXTERNAL_ID),
+    };
     let plan = if use_oidc {
-        let Some(role) = role else {
+        // With OIDC the keys are ignored, so half a pair left behind (the UI
+        // cannot clear a stored secret) must not block the switch to OIDC.
+        let left_over: Vec<&str> = [
+            (&raw.access_key_id, fields::ACCESS_KEY_ID),
+            (&raw.secret_access_key, fields::SECRET_ACCESS_KEY),
+            (&raw.session_token, fields::SESSION_TOKEN),
+        ]
+        .iter()
+        .filter(|(v, _)| v.is_some())
+        .map(|(_, f)| f.label)
+        .collect();
+        let external_id = raw.external_id.take();
+        let Some(role) = raw.role(duration, &mut warnings)? else {
             return Err(CredentialsError::OidcWithoutRole {
                 connection: ep.id.clone(),
             });
         };
-        if any_key {
+        if !left_over.is_empty() {
             warnings.push(format!(
-                "Service connection {} has Use OIDC set and also access keys; the keys are ignored. Remove them from the connection.",
-                ep.id
+                "Service connection {} has Use OIDC set and also a stored {}; with OIDC it is not used. {}",
+                ep.id,
+                left_over.join(", "),
+                how_to_clear(&ep.id)
             ));
         }
-        if role.external_id.is_some() {
+        if external_id.is_some() {
             warnings.push(format!(
                 "Service connection {} has an External ID, which AssumeRoleWithWebIdentity does not take; it is ignored.",
                 ep.id
@@ -381,7 +561,8 @@ pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, 
             role,
         }
     } else {
-        match (keys, role) {
+        let keys = raw.keys(&mut warnings)?;
+        match (keys, raw.role(duration, &mut warnings)?) {
             (Some(keys), role) => Plan::Keys { keys, role },
             (None, Some(role)) => Plan::Ambient { role: Some(role) },
             (None, None) => {
@@ -393,7 +574,7 @@ pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, 
     };
     Ok(Planned {
         plan,
-        origin: Origin::Connection(ep.id.clone()),
+        origin,
         warnings,
     })
 }
@@ -446,7 +627,15 @@ mod tests {
         assert_eq!(role.duration, Duration::from_secs(3600));
         assert_eq!(role.arn.account, "123456789012");
         assert_eq!(p.warnings.len(), 1);
-        assert!(p.warnings[0].contains("keys are ignored"));
+        assert!(
+            p.warnings[0].contains("has Use OIDC set and also a stored Access Key ID, Secret Access Key; with OIDC it is not used"),
+            "{:?}",
+            p.warnings
+        );
+        // The connection editor cannot clear a stored secret (toolkit #564):
+        // the warning says what can.
+        assert!(p.warnings[0].contains("recreate the connection under the same name"));
+        assert!(p.warnings[0].contains("az devops service-endpoint update --id"));
     }
 
     #[test]
@@ -462,7 +651,7 @@ mod tests {
         .unwrap();
         assert!(matches!(p.plan, Plan::WebIdentity { .. }));
         assert!(
-            p.warnings[0].contains("keys are ignored"),
+            p.warnings[0].contains("also a stored Secret Access Key; with OIDC it is not used"),
             "{:?}",
             p.warnings
         );
@@ -490,7 +679,7 @@ mod tests {
         let p = plan_of(
             &[],
             Some(&[
-                ("username", "AKIA"),
+                ("username", "ASIATEMPORARYKEY0001"),
                 ("password", "s"),
                 ("sessionToken", "t"),
                 ("assumeRoleArn", ROLE),
@@ -509,6 +698,123 @@ mod tests {
         assert_eq!(keys.session_token.unwrap().expose(), "t");
         assert_eq!(role.external_id.unwrap().expose(), "ext-1");
         assert_eq!(role.session_name, "ci@x");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn a_session_token_next_to_a_long_term_key_is_dropped() {
+        // Long-term IAM user keys (AKIA) take no session token (IAM user
+        // guide, "Understanding unique ID prefixes"; STS: only temporary
+        // ASIA keys come with one).
+        let p = plan_of(
+            &[],
+            Some(&[
+                ("username", "AKIAIOSFODNN7EXAMPLE"),
+                ("password", "s"),
+                ("sessionToken", "stale"),
+            ]),
+        )
+        .unwrap();
+        let Plan::Keys { keys, .. } = p.plan else {
+            panic!()
+        };
+        assert!(keys.session_token.is_none());
+        assert_eq!(p.warnings.len(), 1);
+        assert!(
+            p.warnings[0].starts_with(&format!(
+                "The Session Token (sessionToken) of service connection {ID} is set next to a long-term access key"
+            )),
+            "{}",
+            p.warnings[0]
+        );
+        assert!(p.warnings[0].contains("not sent to AWS or to the script"));
+        let p = plan_of(
+            &[
+                ("AWS_ACCESSKEYID", "AKIAIOSFODNN7EXAMPLE"),
+                ("SECRET_AWS_SECRETACCESSKEY", "s"),
+                ("SECRET_AWS_SESSIONTOKEN", "stale"),
+            ],
+            None,
+        )
+        .unwrap();
+        let Plan::Keys { keys, .. } = p.plan else {
+            panic!()
+        };
+        assert!(keys.session_token.is_none());
+        assert!(p.warnings[0].starts_with("The pipeline variable AWS.SessionToken is set next to"));
+        assert!(p.warnings[0].ends_with("Remove the variable AWS.SessionToken."));
+    }
+
+    #[test]
+    fn use_oidc_is_true_or_false_and_nothing_else() {
+        for (value, oidc) in [
+            ("true", true),
+            ("True", true),
+            ("FALSE", false),
+            ("", false),
+        ] {
+            let p = plan_of(
+                &[],
+                Some(&[
+                    ("useOIDC", value),
+                    ("assumeRoleArn", ROLE),
+                    ("username", "AKIAIOSFODNN7EXAMPLE"),
+                    ("password", "s"),
+                ]),
+            )
+            .unwrap();
+            assert_eq!(matches!(p.plan, Plan::WebIdentity { .. }), oidc, "{value}");
+        }
+        for value in ["1", "yes", "on"] {
+            let err =
+                plan_of(&[], Some(&[("useOIDC", value), ("assumeRoleArn", ROLE)])).unwrap_err();
+            assert!(
+                matches!(err, CredentialsError::InvalidCheckbox { .. }),
+                "{value}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.starts_with(&format!(
+                    "The Use OIDC (useOIDC) field of service connection {ID} is neither true nor false"
+                )),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_without_effect_are_warned_about() {
+        let p = plan_of(
+            &[],
+            Some(&[
+                ("username", "AKIAIOSFODNN7EXAMPLE"),
+                ("password", "s"),
+                ("externalId", "e"),
+                ("roleSessionName", "ci"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+        assert!(p.warnings[0].starts_with(&format!(
+            "The Role Session Name (roleSessionName) of service connection {ID} is set, but there is no Role to Assume"
+        )));
+        assert!(p.warnings[1].contains("External ID (externalId)"));
+        let p = plan_of(
+            &[
+                ("AWS_ACCESSKEYID", "AKIAIOSFODNN7EXAMPLE"),
+                ("AWS_EXTERNALID", "e"),
+            ],
+            Some(&[("useOIDC", "true"), ("assumeRoleArn", ROLE)]),
+        )
+        .unwrap();
+        assert_eq!(
+            p.warnings,
+            vec![format!(
+                "The pipeline variables AWS.AccessKeyID, AWS.ExternalId are set, but this task uses service \
+                 connection {ID}, so they are ignored, as with the AWS Toolkit. Remove them, or clear the task's AWS \
+                 Credentials input to use them."
+            )]
+        );
     }
 
     #[test]
@@ -598,6 +904,30 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, CredentialsError::InvalidSessionName { .. }));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "The Role Session Name (roleSessionName) of service connection {ID} is not a valid role session \
+                 name: character 4 is a space; a role session name allows only letters, digits and + = , . @ _ -."
+            )
+        );
+        let err = plan_of(
+            &[],
+            Some(&[
+                ("useOIDC", "true"),
+                ("assumeRoleArn", "arn:aws:iam::123456789012:role/my role"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "The Role to Assume (assumeRoleArn) of service connection {ID} is not a valid IAM role ARN: character \
+                 34 in the role name is a space"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("my role"), "{err}");
         assert!(RoleArn::parse("deploy", "x").is_err());
         assert!(RoleArn::parse("arn:aws:iam::12345:role/x", "x").is_err());
         let r = RoleArn::parse("arn:aws-cn:iam::123456789012:role/path/deploy", "x").unwrap();

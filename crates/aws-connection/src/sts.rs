@@ -2,33 +2,41 @@
 //! and `AssumeRole` with keys or ambient credentials.
 //!
 //! The SDK's own retries are off for these calls so that every failure is
-//! classified here:
+//! classified here (STS API reference, "Errors" of each operation, and
+//! "Common Errors"):
 //! - retried with jittered backoff, a bounded number of times: throttling,
 //!   5xx, timeouts, connection failures, `IDPCommunicationError`, and an
 //!   `InvalidIdentityToken` that says the issuer could not be reached;
 //! - a token older than five minutes (Azure DevOps tokens live about ten) is
-//!   replaced before the next attempt, and an expired or unverifiable one
-//!   right away;
-//! - a duration longer than the role's `MaxSessionDuration` is retried once
-//!   at 3600 s, with a warning;
+//!   replaced before the next attempt, and an expired (`ExpiredTokenException`)
+//!   or unverifiable one right away;
+//! - a duration longer than the role allows is retried once at 3600 s, with
+//!   a warning, and the shorter duration is kept for later refreshes; role
+//!   chaining is capped at one hour by AWS whatever the role allows;
+//! - credentials that AWS rejects (`InvalidClientTokenId`,
+//!   `SignatureDoesNotMatch`, an expired stored session token) fail at once
+//!   with advice about the fields to change ([`crate::signer`]);
 //! - `AccessDenied` and validation errors fail at once; a denied web
 //!   identity prints the token's `iss`, `aud`, `sub` and a trust policy that
 //!   would allow them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use aws_clients::AwsError;
+use aws_clients::error::{AwsErrorKind, is_credentials_error, is_throttling};
 use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use azp_task::Logger;
 use azp_task::jwt::JwtClaims;
 use azp_task::oidc::{OidcToken, OidcTokenRequest, RetryPolicy};
-use azp_task::{Env, Logger};
 
 use crate::error::CredentialsError;
 use crate::provider::{BoxFuture, Clock, CredentialSource};
-use crate::settings::{RoleArn, RoleSpec};
+use crate::settings::{DEFAULT_DURATION, RoleArn, RoleSpec, vars};
+use crate::signer::Signer;
 
 /// A token older than this is replaced before the next STS attempt.
 pub const TOKEN_MAX_AGE: Duration = Duration::from_secs(300);
@@ -71,91 +79,69 @@ pub enum Failure {
     Transient(String),
     /// Try again after a pause, with a new token.
     NeedsNewToken(String),
-    /// The duration is longer than the role allows.
-    DurationTooLong(String),
+    /// The duration is longer than the role, or role chaining, allows.
+    DurationTooLong {
+        /// STS's answer.
+        error: AwsError,
+        /// AWS's one-hour cap for role chaining, not the role's maximum.
+        chaining: bool,
+    },
     /// Access denied: the trust policy does not match.
-    Denied {
-        /// Error code.
-        code: String,
-        /// Message.
-        message: String,
-    },
+    Denied(AwsError),
+    /// The credentials the call was signed with are not valid.
+    Rejected(AwsError),
     /// Anything else: retrying will not help.
-    Fatal {
-        /// Error code.
-        code: String,
-        /// Message.
-        message: String,
-    },
+    Fatal(AwsError),
 }
 
-/// Classify an STS failure.
+/// Classify an STS failure. `signed` is false for the unsigned
+/// `AssumeRoleWithWebIdentity`, whose `ExpiredTokenException` is about the
+/// OIDC token, and true for calls signed with credentials.
 pub fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     err: &SdkError<E, HttpResponse>,
+    signed: bool,
 ) -> Failure {
-    match err {
-        SdkError::ServiceError(ctx) => {
-            let code = ctx.err().code().unwrap_or("Unknown").to_owned();
-            let message = ctx.err().message().unwrap_or_default().to_owned();
-            let status = ctx.raw().status().as_u16();
-            classify_service(&code, &message, status)
+    let e = aws_clients::describe(err);
+    match e.kind {
+        AwsErrorKind::Service => classify_service(e, signed),
+        AwsErrorKind::Construction => Failure::Fatal(e),
+        AwsErrorKind::Timeout | AwsErrorKind::Dispatch | AwsErrorKind::Response => {
+            Failure::Transient(e.to_string())
         }
-        SdkError::TimeoutError(_) => Failure::Transient("the request timed out".into()),
-        SdkError::DispatchFailure(d) if d.is_user() => Failure::Fatal {
-            code: "ClientError".into(),
-            message: azp_task::render_error(err),
-        },
-        SdkError::DispatchFailure(_) => Failure::Transient(format!(
-            "the request could not be sent: {}",
-            azp_task::render_error(err)
-        )),
-        SdkError::ResponseError(_) => Failure::Transient(format!(
-            "the response could not be read: {}",
-            azp_task::render_error(err)
-        )),
-        _ => Failure::Fatal {
-            code: "ClientError".into(),
-            message: azp_task::render_error(err),
-        },
     }
 }
 
 /// Classify an STS service error by code, message and HTTP status.
 #[must_use]
-pub fn classify_service(code: &str, message: &str, status: u16) -> Failure {
-    let lower = message.to_lowercase();
-    match code {
-        "AccessDenied" | "AccessDeniedException" => Failure::Denied {
-            code: code.into(),
-            message: message.into(),
-        },
-        "IDPCommunicationError" => Failure::NeedsNewToken(format!("{code}: {message}")),
+pub fn classify_service(e: AwsError, signed: bool) -> Failure {
+    let lower = e.message.to_lowercase();
+    match e.code() {
+        "AccessDenied" | "AccessDeniedException" => Failure::Denied(e),
+        "IDPCommunicationError" => Failure::NeedsNewToken(e.to_string()),
         "InvalidIdentityToken"
             if lower.contains("verification key")
                 || lower.contains("could not be reached")
                 || lower.contains("unable to reach")
                 || lower.contains("couldn't retrieve") =>
         {
-            Failure::NeedsNewToken(format!("{code}: {message}"))
+            Failure::NeedsNewToken(e.to_string())
         }
-        "ExpiredTokenException" => Failure::NeedsNewToken(format!("{code}: {message}")),
-        "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException"
-        | "SlowDown"
-        | "RequestThrottled" => Failure::Transient(format!("{code}: {message}")),
+        "ExpiredTokenException" | "ExpiredToken" if !signed => {
+            Failure::NeedsNewToken(e.to_string())
+        }
+        c if signed && is_credentials_error(c) => Failure::Rejected(e),
+        c if is_throttling(c) => Failure::Transient(e.to_string()),
         "ValidationError"
             if lower.contains("durationseconds")
                 && (lower.contains("maxsessionduration") || lower.contains("session limit")) =>
         {
-            Failure::DurationTooLong(message.into())
+            Failure::DurationTooLong {
+                chaining: lower.contains("role chaining"),
+                error: e,
+            }
         }
-        _ if status >= 500 => Failure::Transient(format!("HTTP {status} {code}: {message}")),
-        _ => Failure::Fatal {
-            code: code.into(),
-            message: message.into(),
-        },
+        _ if e.status.is_some_and(|s| s >= 500) => Failure::Transient(e.to_string()),
+        _ => Failure::Fatal(e),
     }
 }
 
@@ -208,49 +194,66 @@ fn duration_secs(d: Duration) -> i32 {
 /// Why an exchange stops.
 enum Stop {
     /// Access denied: the caller words the message.
-    Denied { code: String, message: String },
+    Denied(AwsError),
+    /// The signing credentials were rejected: the caller gives advice.
+    Rejected(AwsError),
     /// Not retryable: the caller adds a hint.
-    Fatal { code: String, message: String },
+    Fatal(AwsError),
     /// A finished error.
     Error(CredentialsError),
 }
 
-/// The retry state of one exchange: attempts made, and the session length,
-/// which is lowered once to 3600 s when the role does not allow more.
+/// The session length of a role, lowered once to 3600 s when the role (or
+/// role chaining) does not allow more, and kept lowered for later refreshes.
+#[derive(Debug)]
+struct SessionLength {
+    current: AtomicU64,
+}
+
+impl SessionLength {
+    fn new(configured: Duration) -> Self {
+        Self {
+            current: AtomicU64::new(configured.as_secs()),
+        }
+    }
+
+    fn get(&self) -> Duration {
+        Duration::from_secs(self.current.load(Ordering::SeqCst))
+    }
+}
+
+/// The retry state of one exchange.
 struct Attempts<'a> {
     log: &'a Logger,
     retry: StsRetry,
     role: &'a RoleSpec,
+    length: &'a SessionLength,
     operation: &'static str,
     attempt: u32,
-    duration: Duration,
-    shortened: bool,
 }
 
 impl<'a> Attempts<'a> {
-    fn new(log: &'a Logger, retry: StsRetry, role: &'a RoleSpec, operation: &'static str) -> Self {
-        Self {
-            log,
-            retry,
-            role,
-            operation,
-            attempt: 1,
-            duration: role.duration,
-            shortened: false,
-        }
-    }
-
-    fn fatal(&self, code: String, message: String, hint: String) -> CredentialsError {
-        let hint = match code.as_str() {
-            "RegionDisabledException" => " Activate STS for this region in the account's IAM settings, or choose another region.".to_owned(),
-            "ValidationError" if hint.is_empty() && message.contains("DurationSeconds") => " Raise the role's maximum session duration.".to_owned(),
+    fn fatal(&self, error: AwsError, hint: String) -> CredentialsError {
+        let lower = error.message.to_lowercase();
+        let hint = match error.code() {
+            "ValidationError" if hint.is_empty() && lower.contains("role chaining") => format!(
+                " AWS limits a role assumed with another role's credentials (role chaining) to one-hour sessions, \
+                 whatever the role allows: lower the variable {} to 3600 or less.",
+                vars::MAX_DURATION
+            ),
+            "ValidationError" if hint.is_empty() && lower.contains("durationseconds") => format!(
+                " Raise the role's maximum session duration, or lower the variable {}.",
+                vars::MAX_DURATION
+            ),
+            code if hint.is_empty() => aws_clients::error::advice(code)
+                .map(|a| format!(" {a}"))
+                .unwrap_or_default(),
             _ => hint,
         };
         CredentialsError::Sts {
             operation: self.operation,
             role: self.role.arn.describe(),
-            code,
-            detail: message,
+            error: Box::new(error),
             hint,
         }
     }
@@ -259,25 +262,36 @@ impl<'a> Attempts<'a> {
     /// pause, unless only the duration changed), or why to stop.
     async fn next(&mut self, failure: Failure) -> Result<bool, Stop> {
         match failure {
-            Failure::DurationTooLong(msg)
-                if !self.shortened && self.duration > crate::settings::DEFAULT_DURATION =>
+            Failure::DurationTooLong { error, chaining }
+                if self.length.get() > DEFAULT_DURATION =>
             {
-                self.log.warning(format!(
-                    "The {} does not allow {} s sessions ({msg}); using 3600 s. Raise the role's maximum session duration or lower the variable {}.",
-                    self.role.arn.describe(),
-                    self.duration.as_secs(),
-                    crate::settings::vars::MAX_DURATION
-                ));
-                self.duration = crate::settings::DEFAULT_DURATION;
-                self.shortened = true;
+                let why = if chaining {
+                    format!(
+                        "AWS limits a role assumed with another role's credentials (role chaining) to one-hour \
+                         sessions, whatever the role allows ({error}); using 3600 s. Lower the variable {} to 3600 \
+                         or less.",
+                        vars::MAX_DURATION
+                    )
+                } else {
+                    format!(
+                        "The {} does not allow {} s sessions ({error}); using 3600 s. Raise the role's maximum \
+                         session duration or lower the variable {}.",
+                        self.role.arn.describe(),
+                        self.length.get().as_secs(),
+                        vars::MAX_DURATION
+                    )
+                };
+                self.log.warning(why);
+                self.length
+                    .current
+                    .store(DEFAULT_DURATION.as_secs(), Ordering::SeqCst);
                 Ok(false)
             }
-            Failure::DurationTooLong(message) => Err(Stop::Fatal {
-                code: "ValidationError".into(),
-                message,
-            }),
-            Failure::Denied { code, message } => Err(Stop::Denied { code, message }),
-            Failure::Fatal { code, message } => Err(Stop::Fatal { code, message }),
+            Failure::DurationTooLong { error, .. } | Failure::Fatal(error) => {
+                Err(Stop::Fatal(error))
+            }
+            Failure::Denied(error) => Err(Stop::Denied(error)),
+            Failure::Rejected(error) => Err(Stop::Rejected(error)),
             Failure::Transient(reason) => self.pause(reason).await.map(|()| false),
             Failure::NeedsNewToken(reason) => self.pause(reason).await.map(|()| true),
         }
@@ -310,39 +324,67 @@ impl<'a> Attempts<'a> {
 /// `AssumeRoleWithWebIdentity` with the job's OIDC token.
 #[derive(Debug)]
 pub struct WebIdentitySource {
-    /// The task environment (to build the token request).
-    pub env: Env,
-    /// The writer.
-    pub log: Logger,
+    log: Logger,
+    request: OidcTokenRequest,
+    http: reqwest::Client,
+    token_retry: RetryPolicy,
+    connection_id: String,
+    role: RoleSpec,
+    length: SessionLength,
+    sts: aws_sdk_sts::Client,
+    retry: StsRetry,
+    clock: Arc<dyn Clock>,
+    described: AtomicBool,
+}
+
+/// What a [`WebIdentitySource`] needs.
+#[derive(Debug)]
+pub struct WebIdentitySettings {
+    /// The token request, built (and its connection id checked) up front.
+    pub request: OidcTokenRequest,
     /// HTTP client for the token request.
     pub http: reqwest::Client,
     /// Token request retries.
     pub token_retry: RetryPolicy,
-    /// The connection id.
+    /// The connection id, for messages.
     pub connection_id: String,
     /// The role.
     pub role: RoleSpec,
-    /// An STS client with retries off.
+    /// An STS client with retries off; the call is unsigned.
     pub sts: aws_sdk_sts::Client,
     /// STS retries.
     pub retry: StsRetry,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// Whether the claims were shown already.
-    pub described: AtomicBool,
 }
 
 impl WebIdentitySource {
+    /// A source that exchanges a new OIDC token for the role's credentials
+    /// on every fetch.
+    #[must_use]
+    pub fn new(settings: WebIdentitySettings, log: Logger, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            log,
+            length: SessionLength::new(settings.role.duration),
+            request: settings.request,
+            http: settings.http,
+            token_retry: settings.token_retry,
+            connection_id: settings.connection_id,
+            role: settings.role,
+            sts: settings.sts,
+            retry: settings.retry,
+            clock,
+            described: AtomicBool::new(false),
+        }
+    }
+
     async fn token(&self) -> Result<(OidcToken, SystemTime), CredentialsError> {
-        let wrap = |source| CredentialsError::OidcToken {
-            connection: self.connection_id.clone(),
-            source,
-        };
-        let request = OidcTokenRequest::from_env(&self.env, &self.connection_id).map_err(wrap)?;
-        let token = request
+        let token = self
+            .request
             .fetch(&self.http, &self.log, &self.token_retry)
             .await
-            .map_err(wrap)?;
+            .map_err(|source| CredentialsError::OidcToken {
+                connection: self.connection_id.clone(),
+                source,
+            })?;
         let c = &token.claims;
         if self.described.swap(true, Ordering::SeqCst) {
             self.log
@@ -363,7 +405,7 @@ impl WebIdentitySource {
                 "Assuming {} with the OIDC token (session name {}, {} s).",
                 self.role.arn.describe(),
                 self.role.session_name,
-                self.role.duration.as_secs()
+                self.length.get().as_secs()
             ));
         }
         Ok((token, self.clock.now()))
@@ -371,12 +413,14 @@ impl WebIdentitySource {
 
     async fn exchange(&self) -> Result<Credentials, CredentialsError> {
         let (mut token, mut fetched) = self.token().await?;
-        let mut attempts = Attempts::new(
-            &self.log,
-            self.retry,
-            &self.role,
-            "AssumeRoleWithWebIdentity",
-        );
+        let mut attempts = Attempts {
+            log: &self.log,
+            retry: self.retry,
+            role: &self.role,
+            length: &self.length,
+            operation: "AssumeRoleWithWebIdentity",
+            attempt: 1,
+        };
         loop {
             let age = self.clock.now().duration_since(fetched).unwrap_or_default();
             if age > TOKEN_MAX_AGE {
@@ -388,23 +432,21 @@ impl WebIdentitySource {
                 .role_arn(&self.role.arn.arn)
                 .role_session_name(&self.role.session_name)
                 .web_identity_token(token.token.expose())
-                .duration_seconds(duration_secs(attempts.duration))
+                .duration_seconds(duration_secs(self.length.get()))
                 .send()
                 .await;
             let err = match result {
                 Ok(out) => return credentials_from(out.credentials, "AzurePipelinesOidc"),
                 Err(e) => e,
             };
-            match attempts.next(classify(&err)).await {
+            match attempts.next(classify(&err, false)).await {
                 // Forces a new token before the next attempt.
                 Ok(true) => fetched = SystemTime::UNIX_EPOCH,
                 Ok(false) => {}
-                Err(Stop::Denied { code, message }) => {
-                    return Err(self.denied(&token.claims, code, message));
-                }
-                Err(Stop::Fatal { code, message }) => {
+                Err(Stop::Denied(error)) => return Err(self.denied(&token.claims, error)),
+                Err(Stop::Fatal(error) | Stop::Rejected(error)) => {
                     let c = &token.claims;
-                    let hint = match code.as_str() {
+                    let hint = match error.code() {
                         "InvalidIdentityToken" | "IDPRejectedClaim" => format!(
                             " The token (iss {}, aud {}, sub {}) was rejected: account {} needs an IAM OIDC identity provider for {} whose audiences include {}.",
                             c.iss,
@@ -416,19 +458,18 @@ impl WebIdentitySource {
                         ),
                         _ => String::new(),
                     };
-                    return Err(attempts.fatal(code, message, hint));
+                    return Err(attempts.fatal(error, hint));
                 }
                 Err(Stop::Error(e)) => return Err(e),
             }
         }
     }
 
-    fn denied(&self, claims: &JwtClaims, code: String, detail: String) -> CredentialsError {
+    fn denied(&self, claims: &JwtClaims, error: AwsError) -> CredentialsError {
         CredentialsError::WebIdentityDenied(Box::new(crate::error::WebIdentityDenial {
             role: self.role.arn.describe(),
             account: self.role.arn.account.clone(),
-            code,
-            detail,
+            error,
             iss: claims.iss.clone(),
             issuer_host: issuer_host(&claims.iss),
             aud: claims.aud.join(", "),
@@ -447,29 +488,45 @@ impl CredentialSource for WebIdentitySource {
 /// `AssumeRole` with base credentials (keys or the ambient chain).
 #[derive(Debug)]
 pub struct AssumeRoleSource {
-    /// The writer.
-    pub log: Logger,
-    /// The role.
-    pub role: RoleSpec,
-    /// An STS client signing with the base credentials, retries off.
-    pub sts: aws_sdk_sts::Client,
-    /// STS retries.
-    pub retry: StsRetry,
-    /// What the base credentials are, for the log.
-    pub base: &'static str,
-    /// Whether the plan was shown already.
-    pub described: AtomicBool,
+    log: Logger,
+    role: RoleSpec,
+    length: SessionLength,
+    sts: aws_sdk_sts::Client,
+    retry: StsRetry,
+    signer: Signer,
+    described: AtomicBool,
 }
 
 impl AssumeRoleSource {
+    /// A source that assumes `role` with the credentials `sts` signs with
+    /// (described by `signer`) on every fetch.
+    #[must_use]
+    pub fn new(
+        role: RoleSpec,
+        sts: aws_sdk_sts::Client,
+        retry: StsRetry,
+        signer: Signer,
+        log: Logger,
+    ) -> Self {
+        Self {
+            log,
+            length: SessionLength::new(role.duration),
+            role,
+            sts,
+            retry,
+            signer,
+            described: AtomicBool::new(false),
+        }
+    }
+
     async fn exchange(&self) -> Result<Credentials, CredentialsError> {
         if !self.described.swap(true, Ordering::SeqCst) {
             self.log.info(&format!(
                 "Assuming {} with {} (session name {}, {} s{}).",
                 self.role.arn.describe(),
-                self.base,
+                self.signer.whose(),
                 self.role.session_name,
-                self.role.duration.as_secs(),
+                self.length.get().as_secs(),
                 if self.role.external_id.is_some() {
                     ", with an external ID"
                 } else {
@@ -477,7 +534,14 @@ impl AssumeRoleSource {
                 }
             ));
         }
-        let mut attempts = Attempts::new(&self.log, self.retry, &self.role, "AssumeRole");
+        let mut attempts = Attempts {
+            log: &self.log,
+            retry: self.retry,
+            role: &self.role,
+            length: &self.length,
+            operation: "AssumeRole",
+            attempt: 1,
+        };
         loop {
             let result = self
                 .sts
@@ -490,19 +554,19 @@ impl AssumeRoleSource {
                         .as_ref()
                         .map(|e| e.expose().to_owned()),
                 )
-                .duration_seconds(duration_secs(attempts.duration))
+                .duration_seconds(duration_secs(self.length.get()))
                 .send()
                 .await;
             let err = match result {
                 Ok(out) => return credentials_from(out.credentials, "AzurePipelinesAssumeRole"),
                 Err(e) => e,
             };
-            match attempts.next(classify(&err)).await {
+            match attempts.next(classify(&err, true)).await {
                 Ok(_) => {}
-                Err(Stop::Denied { code, message }) => {
+                Err(Stop::Denied(error)) => {
                     let caller = match self.sts.get_caller_identity().send().await {
                         Ok(id) => id.arn().unwrap_or("the caller").to_owned(),
-                        Err(_) => format!("the {}", self.base),
+                        Err(_) => self.signer.whose(),
                     };
                     let external_id_hint = if self.role.external_id.is_some() {
                         " with the condition sts:ExternalId equal to the External ID that was sent"
@@ -513,14 +577,19 @@ impl AssumeRoleSource {
                     return Err(CredentialsError::AssumeRoleDenied {
                         role: self.role.arn.describe(),
                         caller,
-                        code,
-                        detail: message,
+                        error: Box::new(error),
                         external_id_hint,
                     });
                 }
-                Err(Stop::Fatal { code, message }) => {
-                    return Err(attempts.fatal(code, message, String::new()));
+                Err(Stop::Rejected(error)) => {
+                    return Err(CredentialsError::CredentialsRejected {
+                        operation: "AssumeRole",
+                        whose: self.signer.whose(),
+                        advice: self.signer.advice(error.code()),
+                        error: Box::new(error),
+                    });
                 }
+                Err(Stop::Fatal(error)) => return Err(attempts.fatal(error, String::new())),
                 Err(Stop::Error(e)) => return Err(e),
             }
         }
@@ -537,22 +606,36 @@ impl CredentialSource for AssumeRoleSource {
 mod tests {
     use super::*;
 
+    fn service(code: &str, message: &str, status: u16) -> AwsError {
+        AwsError {
+            kind: AwsErrorKind::Service,
+            code: Some(code.into()),
+            message: message.into(),
+            status: Some(status),
+            request_id: None,
+        }
+    }
+
+    fn classify_unsigned(code: &str, message: &str, status: u16) -> Failure {
+        classify_service(service(code, message, status), false)
+    }
+
     #[test]
     fn classification() {
         assert!(matches!(
-            classify_service(
+            classify_unsigned(
                 "AccessDenied",
                 "Not authorized to perform sts:AssumeRoleWithWebIdentity",
                 403
             ),
-            Failure::Denied { .. }
+            Failure::Denied(_)
         ));
         assert!(matches!(
-            classify_service("IDPCommunicationError", "x", 400),
+            classify_unsigned("IDPCommunicationError", "x", 400),
             Failure::NeedsNewToken(_)
         ));
         assert!(matches!(
-            classify_service(
+            classify_unsigned(
                 "InvalidIdentityToken",
                 "Couldn't retrieve verification key from your identity provider",
                 400
@@ -560,41 +643,72 @@ mod tests {
             Failure::NeedsNewToken(_)
         ));
         assert!(matches!(
-            classify_service("InvalidIdentityToken", "Incorrect token audience", 400),
-            Failure::Fatal { .. }
+            classify_unsigned("InvalidIdentityToken", "Incorrect token audience", 400),
+            Failure::Fatal(_)
         ));
         assert!(matches!(
-            classify_service("Throttling", "Rate exceeded", 400),
+            classify_unsigned("Throttling", "Rate exceeded", 400),
             Failure::Transient(_)
         ));
         assert!(matches!(
-            classify_service("InternalFailure", "", 500),
+            classify_unsigned("InternalFailure", "", 500),
             Failure::Transient(_)
         ));
         assert!(matches!(
-            classify_service(
+            classify_unsigned(
                 "ValidationError",
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
                 400
             ),
-            Failure::DurationTooLong(_)
+            Failure::DurationTooLong {
+                chaining: false,
+                ..
+            }
         ));
         assert!(matches!(
-            classify_service(
+            classify_unsigned(
                 "ValidationError",
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
                 400
             ),
-            Failure::DurationTooLong(_)
+            Failure::DurationTooLong { chaining: true, .. }
         ));
         assert!(matches!(
-            classify_service(
+            classify_unsigned(
                 "ValidationError",
                 "1 validation error detected: roleSessionName",
                 400
             ),
-            Failure::Fatal { .. }
+            Failure::Fatal(_)
         ));
+    }
+
+    #[test]
+    fn an_expired_token_depends_on_what_expired() {
+        // Unsigned AssumeRoleWithWebIdentity: the OIDC token expired, so a
+        // new one may work. Signed AssumeRole: the stored session token
+        // expired, and no retry can fix that (STS "Common Errors").
+        assert!(matches!(
+            classify_service(
+                service("ExpiredTokenException", "Token expired", 400),
+                false
+            ),
+            Failure::NeedsNewToken(_)
+        ));
+        for code in [
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "InvalidClientTokenId",
+            "SignatureDoesNotMatch",
+        ] {
+            assert!(
+                matches!(
+                    classify_service(service(code, "x", 403), true),
+                    Failure::Rejected(_)
+                ),
+                "{code}"
+            );
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ fn assert_ok(run: &TaskRun) {
     assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
     assert_eq!(run.exit_code, Some(0));
     assert_eq!(run.completions, 1);
+    run.assert_no_debug_renderings();
 }
 
 fn assert_failed(run: &TaskRun) -> String {
@@ -29,6 +30,7 @@ fn assert_failed(run: &TaskRun) -> String {
     assert_eq!(run.exit_code, Some(1));
     assert_eq!(run.completions, 1);
     assert_eq!(run.errors().len(), 1, "{:?}", run.errors());
+    run.assert_no_debug_renderings();
     run.errors()[0].to_owned()
 }
 
@@ -708,4 +710,490 @@ fn the_agent_proxy_carries_aws_calls_and_reaches_children() {
         "{log}"
     );
     run.assert_no_leaks(&["proxy-pass-123"]);
+}
+
+// --- Settings are merged, never replaced; impossible settings are diagnosed
+// before any call; every error says what to change (issue 8). ---
+
+/// A scripted STS that answers `GetCallerIdentity` for keys.
+fn scripted_sts_for_keys() -> ScriptedServer {
+    let s = ScriptedServer::start();
+    s.on(
+        Match::body("Action=GetCallerIdentity"),
+        sts::caller_identity("arn:aws:iam::123456789012:user/deployer"),
+        None,
+    );
+    s
+}
+
+fn keys_connection(key_id: &str) -> Endpoint {
+    Endpoint::aws()
+        .param("username", key_id)
+        .param("password", SECRET_KEY)
+}
+
+#[test]
+fn the_jobs_no_proxy_is_merged_with_the_agents_bypass_list_for_children() {
+    let run = moto_agent()
+        .variable("Agent.ProxyUrl", "http://proxy.corp.example:3128")
+        .variable(
+            "Agent.ProxyBypassList",
+            r#"["git\\.corp\\.example", "*\\.corp\\.cloud"]"#,
+        )
+        .env(
+            "NO_PROXY",
+            "vpce-0a1b.sts.eu-west-1.vpce.amazonaws.com,.svc.internal",
+        )
+        .env("no_proxy", "10.20.0.0/16")
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            keys_connection("AKIAIOSFODNN7EXAMPLE"),
+        )
+        .variable("AWS.VerifyIdentity", "false")
+        .input("regionName", "eu-west-1")
+        .input("showChildEnv", "true")
+        .run(PROBE);
+    // The invalid entry makes the step yellow, with a warning naming it.
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    assert_eq!(run.warnings().len(), 1, "{:?}", run.warnings());
+    assert!(
+        run.warnings()[0].contains(r"'*\.corp\.cloud'")
+            && run.warnings()[0].contains("It is skipped, as the agent skips it")
+            && run.warnings()[0].contains(r"'.*\.corp\.cloud'"),
+        "{}",
+        run.warnings()[0]
+    );
+    // The union, in this order: the job's NO_PROXY, its no_proxy, the
+    // agent's bypass hosts, loopback (always direct for the agent), and the
+    // metadata addresses (they answer only locally).
+    let expected = "vpce-0a1b.sts.eu-west-1.vpce.amazonaws.com,.svc.internal,10.20.0.0/16,git.corp.example,\
+                    localhost,127.0.0.1,::1,127.0.0.0/8,169.254.169.254,169.254.170.2,fd00:ec2::254";
+    let log = run.log_text();
+    assert!(log.contains(&format!("child NO_PROXY={expected}")), "{log}");
+    assert!(log.contains(&format!("child no_proxy={expected}")), "{log}");
+}
+
+#[test]
+fn a_host_in_the_jobs_no_proxy_never_goes_through_the_agents_proxy() {
+    let proxy = ScriptedServer::start();
+    proxy.on(
+        Match::body("Action=GetCallerIdentity"),
+        sts::caller_identity("arn:aws:iam::123456789012:user/through-proxy"),
+        None,
+    );
+    // The name resolves nowhere: going direct fails at DNS, while the proxy
+    // would have answered. The SDK's own retries are turned down so the
+    // test does not wait for them.
+    let run = agent()
+        .env("AWS_ENDPOINT_URL_STS", "http://sts.vpce.internal.test")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("NO_PROXY", ".vpce.internal.test")
+        .variable("Agent.ProxyUrl", &proxy.url())
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            keys_connection("AKIAIOSFODNN7EXAMPLE"),
+        )
+        .input("regionName", "eu-west-1")
+        .run(PROBE);
+    let error = assert_failed(&run);
+    assert!(
+        proxy.requests().is_empty(),
+        "the proxy must not see it: {error}"
+    );
+    assert!(
+        error.starts_with("The AWS credentials could not be verified with sts:GetCallerIdentity (the request could not be sent:"),
+        "{error}"
+    );
+    assert!(
+        error.contains("AWS STS could not be reached from this agent"),
+        "{error}"
+    );
+}
+
+#[test]
+fn use_oidc_that_is_neither_true_nor_false_fails_before_any_call() {
+    let oidc = fixtures::oidc_server();
+    let s = scripted_sts();
+    let run = agent()
+        .env("AWS_ENDPOINT_URL_STS", &s.url())
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws()
+                .param("useOIDC", "1")
+                .param("assumeRoleArn", ROLE),
+        )
+        .input("regionName", "eu-west-1")
+        .oidc(&oidc)
+        .run(PROBE);
+    let error = assert_failed(&run);
+    // The agent masks every connection field, "1" too, so even the
+    // connection id in the message is mangled; the message needs no value.
+    assert!(
+        error.starts_with("The Use OIDC (useOIDC) field of service connection ")
+            && error.contains(
+                "is neither true nor false, so the task cannot tell which way to authenticate"
+            ),
+        "{error}"
+    );
+    assert!(oidc.requests().is_empty());
+    assert!(s.requests().is_empty());
+}
+
+#[test]
+fn a_boolean_variable_that_is_neither_true_nor_false_is_an_error() {
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            keys_connection("AKIAIOSFODNN7EXAMPLE"),
+        )
+        .variable("AWS.VerifyIdentity", "0")
+        .input("regionName", "eu-west-1")
+        .run(PROBE);
+    let error = assert_failed(&run);
+    assert_eq!(
+        error,
+        "The pipeline variable AWS.VerifyIdentity is '0', which is neither true nor false. Set it to true or false."
+    );
+}
+
+#[test]
+fn a_stale_session_token_next_to_a_long_term_key_is_never_sent() {
+    let s = scripted_sts_for_keys();
+    let run = agent()
+        .env("AWS_ENDPOINT_URL_STS", &s.url())
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            keys_connection("AKIAIOSFODNN7EXAMPLE").param("sessionToken", "stale-token-from-2023"),
+        )
+        .input("regionName", "eu-west-1")
+        .input("showChildEnv", "true")
+        .run(PROBE);
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    assert!(
+        run.warnings()[0].starts_with(&format!(
+            "The Session Token (sessionToken) of service connection {CONNECTION} is set next to a long-term access key"
+        )),
+        "{:?}",
+        run.warnings()
+    );
+    let req = &s.requests()[0];
+    assert!(
+        !req.headers.contains_key("x-amz-security-token"),
+        "the stale token was sent to STS"
+    );
+    assert!(!run.log_text().contains("child AWS_SESSION_TOKEN="));
+}
+
+#[test]
+fn the_agents_own_stale_session_token_is_dropped_too() {
+    let s = scripted_sts_for_keys();
+    let run = agent()
+        .env("AWS_ENDPOINT_URL_STS", &s.url())
+        .env("AWS_ACCESS_KEY_ID", "AKIAAMBIENTEXAMPLE03")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "ambientSecretKeyExample0000000000000003",
+        )
+        .env("AWS_SESSION_TOKEN", "left-over-session-token")
+        .input("regionName", "eu-west-1")
+        .input("showChildEnv", "true")
+        .run(PROBE);
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    assert!(
+        run.warnings()[0].starts_with(
+            "The agent's own AWS credentials have a session token next to a long-term access key"
+        ),
+        "{:?}",
+        run.warnings()
+    );
+    assert!(!s.requests()[0].headers.contains_key("x-amz-security-token"));
+    let log = run.log_text();
+    assert!(log.contains("child AWS_ACCESS_KEY_ID=***"), "{log}");
+    assert!(!log.contains("child AWS_SESSION_TOKEN="), "{log}");
+}
+
+#[test]
+fn a_role_arn_against_iams_grammar_fails_before_any_call_without_echoing_it() {
+    let oidc = fixtures::oidc_server();
+    let s = scripted_sts();
+    for (arn, problem) in [
+        (
+            "arn:aws:iam::123456789012:role/deploy role",
+            "character 38 in the role name is a space",
+        ),
+        (
+            "arn:aws:iam::12345678901:role/deploy",
+            "the account (from character 14) has 11 digits",
+        ),
+        (
+            "arn:aws-china:iam::123456789012:role/deploy",
+            "the partition (from character 5) is not one of aws, aws-cn, aws-us-gov",
+        ),
+        (
+            "arn:aws:iam::123456789012:user/deploy",
+            "does not start with 'role/'",
+        ),
+    ] {
+        let run = agent()
+            .env("AWS_ENDPOINT_URL_STS", &s.url())
+            .service_connection(
+                "awsCredentials",
+                CONNECTION,
+                Endpoint::aws()
+                    .param("useOIDC", "true")
+                    .param("assumeRoleArn", arn),
+            )
+            .input("regionName", "eu-west-1")
+            .oidc(&oidc)
+            .run(PROBE);
+        let error = assert_failed(&run);
+        assert!(
+            error.starts_with(&format!(
+                "The Role to Assume (assumeRoleArn) of service connection {CONNECTION} is not a valid IAM role ARN: "
+            )) && error.contains(problem),
+            "{arn}: {error}"
+        );
+        // The agent masks the ARN; the message never needed it.
+        assert!(!error.contains("***"), "{error}");
+    }
+    assert!(oidc.requests().is_empty());
+    assert!(s.requests().is_empty());
+}
+
+#[test]
+fn a_role_only_connection_on_an_agent_without_credentials_says_so() {
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws().param("assumeRoleArn", ROLE),
+        )
+        .input("regionName", "eu-west-1")
+        .run(PROBE);
+    let error = assert_failed(&run);
+    assert!(
+        error.starts_with(&format!(
+            "Service connection {CONNECTION} has a Role to Assume but no keys and no Use OIDC, so the role is assumed \
+             with the agent's own AWS credentials, and this agent has none"
+        )),
+        "{error}"
+    );
+    assert!(error.contains("Tick Use OIDC on the connection"), "{error}");
+    assert!(
+        !error.contains("no service connection is selected"),
+        "{error}"
+    );
+}
+
+fn assume_role_agent(s: &ScriptedServer, key_id: &str, token: Option<&str>) -> Agent {
+    let mut ep = keys_connection(key_id).param("assumeRoleArn", ROLE);
+    if let Some(t) = token {
+        ep = ep.param("sessionToken", t);
+    }
+    agent()
+        .env("AWS_ENDPOINT_URL_STS", &s.url())
+        .service_connection("awsCredentials", CONNECTION, ep)
+        .input("regionName", "eu-west-1")
+        .input("retryDelayMs", "1")
+}
+
+fn assume_role_calls(s: &ScriptedServer) -> usize {
+    s.requests()
+        .iter()
+        .filter(|r| r.body.contains("Action=AssumeRole&"))
+        .count()
+}
+
+#[test]
+fn rejected_keys_fail_at_once_and_name_the_fields() {
+    // STS "Common Errors": these are answers about the signing credentials,
+    // which no retry can change.
+    for (key, token, code, advice) in [
+        (
+            "AKIAIOSFODNN7EXAMPLE",
+            None,
+            "InvalidClientTokenId",
+            "The Access Key ID (username) of service connection",
+        ),
+        (
+            "AKIAIOSFODNN7EXAMPLE",
+            None,
+            "SignatureDoesNotMatch",
+            "The Secret Access Key (password) of service connection",
+        ),
+        (
+            "ASIAIOSFODNN7EXAMPLE",
+            Some("expired-session-token"),
+            "ExpiredToken",
+            "The Session Token (sessionToken) of service connection",
+        ),
+    ] {
+        let s = ScriptedServer::start();
+        s.on(
+            Match::body("Action=AssumeRole&"),
+            sts::error(
+                403,
+                code,
+                "The security token included in the request is invalid.",
+            ),
+            None,
+        );
+        let error = assert_failed(&assume_role_agent(&s, key, token).run(PROBE));
+        assert!(
+            error.starts_with(&format!(
+                "AssumeRole failed because AWS rejected the access keys of service connection {CONNECTION} ({code}: "
+            )),
+            "{error}"
+        );
+        assert!(error.contains(advice), "{code}: {error}");
+        assert!(!error.contains("later"), "{error}");
+        assert_eq!(assume_role_calls(&s), 1, "{code} must not be retried");
+    }
+}
+
+#[test]
+fn rejected_keys_on_verification_name_the_fields_not_the_verify_switch() {
+    let s = ScriptedServer::start();
+    s.on(
+        Match::body("Action=GetCallerIdentity"),
+        sts::error(
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ),
+        None,
+    );
+    let run = agent()
+        .env("AWS_ENDPOINT_URL_STS", &s.url())
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            keys_connection("AKIAIOSFODNN7EXAMPLE"),
+        )
+        .input("regionName", "eu-west-1")
+        .run(PROBE);
+    let error = assert_failed(&run);
+    assert!(
+        error.starts_with(&format!(
+            "sts:GetCallerIdentity failed because AWS rejected the access keys of service connection {CONNECTION} \
+             (InvalidClientTokenId: The security token included in the request is invalid. (HTTP 403, request id {})).",
+            sts::ERROR_REQUEST_ID
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains("starts with AKIA, a long-term IAM user key, and AWS does not know it"),
+        "{error}"
+    );
+    assert!(!error.contains("AWS.VerifyIdentity"), "{error}");
+}
+
+#[test]
+fn role_chaining_is_capped_at_an_hour_and_the_hint_says_so() {
+    let s = ScriptedServer::start();
+    s.on(
+        Match::body("DurationSeconds=7200"),
+        sts::error(
+            400,
+            "ValidationError",
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ),
+        None,
+    );
+    s.on(
+        Match::body("Action=AssumeRole&"),
+        sts::credentials("AssumeRole", 1),
+        None,
+    );
+    s.on(
+        Match::body("Action=GetCallerIdentity"),
+        sts::caller_identity("arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools"),
+        None,
+    );
+    let run = assume_role_agent(&s, "ASIAIOSFODNN7EXAMPLE", Some("session-token-of-a-role"))
+        .variable("aws.rolecredential.maxduration", "7200")
+        .run(PROBE);
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    let w = run.warnings()[0];
+    assert!(w.contains("(role chaining) to one-hour sessions"), "{w}");
+    assert!(
+        w.contains("Lower the variable aws.rolecredential.maxduration to 3600 or less"),
+        "{w}"
+    );
+    assert!(!w.contains("Raise the role's maximum"), "{w}");
+    assert_eq!(assume_role_calls(&s), 2);
+}
+
+#[test]
+fn a_sign_in_page_from_the_oidc_endpoint_says_what_to_check() {
+    let oidc = fixtures::oidc_server();
+    oidc.answer_with_sign_in_page(true);
+    let run = moto_agent()
+        .service_connection("awsCredentials", CONNECTION, fixtures::oidc_connection())
+        .input("regionName", "eu-west-1")
+        .oidc(&oidc)
+        .run(PROBE);
+    let error = assert_failed(&run);
+    assert!(
+        error.contains("The OIDC token request got an HTML page (HTTP 203) instead of a JSON answer from Azure DevOps"),
+        "{error}"
+    );
+    assert!(
+        error.contains("the job access token was not accepted"),
+        "{error}"
+    );
+    assert!(!error.contains("<"), "no HTML in the message: {error}");
+    assert_eq!(oidc.requests().len(), 1, "a sign-in page is not retried");
+}
+
+#[test]
+fn the_region_comes_from_the_shared_config_profile_before_imds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[default]\nregion = eu-south-2\n[profile ci]\nregion = ap-east-1\n",
+    )
+    .unwrap();
+    let run = moto_agent()
+        .env("AWS_CONFIG_FILE", &config.display().to_string())
+        .env("AWS_PROFILE", "ci")
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            keys_connection("AKIAIOSFODNN7EXAMPLE"),
+        )
+        .run(PROBE);
+    assert_ok(&run);
+    assert!(
+        run.log_text()
+            .contains("Region: ap-east-1 (from the profile in the AWS shared config file)."),
+        "{}",
+        run.log_text()
+    );
 }

@@ -1,15 +1,14 @@
 //! An OIDC token older than five minutes is replaced before the next STS
 //! attempt. Time is moved by the clock, not by sleeping.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_connection::provider::{Clock, CredentialSource};
 use aws_connection::settings::{RoleArn, RoleSpec};
-use aws_connection::sts::{StsRetry, WebIdentitySource};
+use aws_connection::sts::{StsRetry, WebIdentitySettings, WebIdentitySource};
 use azp_task::log::SharedBuffer;
-use azp_task::oidc::RetryPolicy;
+use azp_task::oidc::{OidcTokenRequest, RetryPolicy};
 use azp_task::{Env, Logger};
 use azp_testkit::scripted::{Match, ScriptedServer, sts};
 
@@ -59,7 +58,7 @@ async fn a_stale_token_is_replaced_before_the_next_attempt() {
     ]);
     let buf = SharedBuffer::default();
     let log = Logger::new(Box::new(buf.clone()), false);
-    let http = aws_connection::http::sdk_http_client(None, &log).unwrap();
+    let http = aws_clients::http::sdk_http_client(None, &log).unwrap();
     let sts_client = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::Config::builder()
             .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
@@ -75,27 +74,28 @@ async fn a_stale_token_is_replaced_before_the_next_attempt() {
         now: Mutex::new(SystemTime::now()),
         step: Duration::from_secs(200),
     });
-    let source = WebIdentitySource {
-        env,
+    let source = WebIdentitySource::new(
+        WebIdentitySettings {
+            request: OidcTokenRequest::from_env(&env, CONNECTION).unwrap(),
+            http: azp_task::http::client(None).unwrap(),
+            token_retry: RetryPolicy::default(),
+            connection_id: CONNECTION.into(),
+            role: RoleSpec {
+                arn: RoleArn::parse("arn:aws:iam::123456789012:role/deploy", "test").unwrap(),
+                session_name: "aws-vsts-tools".into(),
+                external_id: None,
+                duration: Duration::from_secs(3600),
+            },
+            sts: sts_client,
+            retry: StsRetry {
+                max_attempts: 5,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+            },
+        },
         log,
-        http: azp_task::http::client(None).unwrap(),
-        token_retry: RetryPolicy::default(),
-        connection_id: CONNECTION.into(),
-        role: RoleSpec {
-            arn: RoleArn::parse("arn:aws:iam::123456789012:role/deploy", "test").unwrap(),
-            session_name: "aws-vsts-tools".into(),
-            external_id: None,
-            duration: Duration::from_secs(3600),
-        },
-        sts: sts_client,
-        retry: StsRetry {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
         clock,
-        described: AtomicBool::new(false),
-    };
+    );
     let creds = source.fetch().await.unwrap();
     assert_eq!(creds.access_key_id(), "ASIASCRIPTED00000001");
 

@@ -1,127 +1,96 @@
-//! Splitting argument strings.
+//! Splitting argument strings the way existing pipelines expect.
 //!
-//! [`split`] works the way a POSIX shell would: whitespace separates words;
-//! single quotes keep everything literally; double quotes keep whitespace and
-//! honour `\"`, `\\`, `\$` and `` \` ``. Outside quotes a backslash escapes
-//! only what a shell would otherwise treat specially (whitespace, quotes,
-//! backslash, `$`, backtick), so Windows paths such as `C:\work\t.yml` survive.
-//! No expansion happens: `$VAR` and globs stay as written.
+//! The AWS Toolkit passed its argument inputs (`awsArguments`, the shell
+//! task's `arguments`) through azure-pipelines-task-lib's
+//! `ToolRunner.line()`, whose `_argStringToArray` (task-lib
+//! `node/toolrunner.ts`) is the rule existing YAML relies on:
+//! - a space separates words (tabs and line breaks do not);
+//! - double quotes group and are removed; inside them `\"` is a literal
+//!   quote and any other backslash is kept as written (`\\` stays `\\`);
+//! - single quotes and backslashes outside double quotes are ordinary
+//!   characters, so `Type=='x'`, `It's` and `\\server\share` reach the
+//!   program unchanged;
+//! - `""` is an empty word, and the last word is trimmed.
 //!
-//! [`split_task_lib`] is azure-pipelines-task-lib's `ToolRunner` rule, which
-//! the AWS Toolkit's shell task used: spaces separate words, double quotes
-//! group, and a backslash escapes only inside double quotes.
+//! [`line()`] is that rule exactly. [`arguments()`] adds one extension that no
+//! working toolkit YAML can depend on: a single-quoted span that starts a
+//! word and ends a word (the closing quote is followed by a space or the end)
+//! groups, and its quotes are removed, so `'{"Key": "v"}'` is the one word
+//! `{"Key": "v"}`. Every other single quote stays an ordinary character.
 
-/// An argument string that cannot be split.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SplitError {
-    /// A quote was opened and never closed.
-    #[error("unterminated {0} quote; close it or escape it with a backslash")]
-    Unterminated(&'static str),
-    /// The string ends with a lone backslash.
-    #[error("the arguments end with a lone backslash; remove it or escape it as \\\\")]
-    TrailingBackslash,
-}
-
-/// Split `input` into arguments.
-///
-/// # Errors
-/// [`SplitError`] for an unterminated quote or a trailing backslash.
-pub fn split(input: &str) -> Result<Vec<String>, SplitError> {
-    let mut args = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut chars = input.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    args.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => current.push(ch),
-                        None => return Err(SplitError::Unterminated("single")),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.peek() {
-                            Some(&next @ ('"' | '\\' | '$' | '`')) => {
-                                current.push(next);
-                                chars.next();
-                            }
-                            Some('\n') => {
-                                chars.next();
-                            }
-                            _ => current.push('\\'),
-                        },
-                        Some(ch) => current.push(ch),
-                        None => return Err(SplitError::Unterminated("double")),
-                    }
-                }
-            }
-            '\\' => match chars.peek().copied() {
-                Some('\n') => {
-                    chars.next();
-                }
-                Some(ch) if ch.is_whitespace() || matches!(ch, '\'' | '"' | '\\' | '$' | '`') => {
-                    chars.next();
-                    in_word = true;
-                    current.push(ch);
-                }
-                Some(_) => {
-                    in_word = true;
-                    current.push('\\');
-                }
-                None => return Err(SplitError::TrailingBackslash),
-            },
-            c => {
-                in_word = true;
-                current.push(c);
-            }
-        }
-    }
-    if in_word {
-        args.push(current);
-    }
-    Ok(args)
-}
-
-/// Split the way azure-pipelines-task-lib's `ToolRunner` does (the AWS
-/// Toolkit's shell task passed its `arguments` through it): spaces separate
-/// words, double quotes group and are removed, a backslash inside double
-/// quotes escapes the next character, single quotes are ordinary characters.
+/// Split `input` by task-lib's `ToolRunner.line()` rule (`_argStringToArray`),
+/// character for character. Returns the words, possibly empty ones (`""`).
 #[must_use]
-pub fn split_task_lib(input: &str) -> Vec<String> {
+pub fn line(input: &str) -> Vec<String> {
+    split(input, false)
+}
+
+/// The words of an argument input, and whether they differ from what
+/// task-lib's rule alone gives (so the task can show them in a debug line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arguments {
+    /// The words, in order.
+    pub words: Vec<String>,
+    /// True when the single-quote extension changed the result.
+    pub differs_from_task_lib: bool,
+}
+
+/// Split `input` by task-lib's rule plus the single-quote extension (see the
+/// module documentation).
+#[must_use]
+pub fn arguments(input: &str) -> Arguments {
+    let words = split(input, true);
+    let differs_from_task_lib = words != line(input);
+    Arguments {
+        words,
+        differs_from_task_lib,
+    }
+}
+
+fn split(input: &str, single_quotes: bool) -> Vec<String> {
+    let chars: Vec<char> = input.chars().collect();
     let mut args = Vec::new();
     let mut arg = String::new();
-    let (mut in_quotes, mut escaped) = (false, false);
-    for c in input.chars() {
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let mut last_was_space = true;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == ' ' && !in_quotes {
+            if !last_was_space {
+                args.push(std::mem::take(&mut arg));
+            }
+            last_was_space = true;
+            i += 1;
+            continue;
+        }
+        // The extension: a quote at the start of a word whose partner ends
+        // the word. Only the first such partner counts, so `'It's ok'` is one
+        // word and `'a' 'b'` two.
+        if single_quotes
+            && c == '\''
+            && last_was_space
+            && let Some(end) = closing_single_quote(&chars, i + 1)
+        {
+            arg.extend(&chars[i + 1..end]);
+            last_was_space = false;
+            i = end + 1;
+            continue;
+        }
+        last_was_space = false;
         match c {
             '"' if escaped => {
-                arg.push(c);
+                arg.push('"');
                 escaped = false;
             }
             '"' => in_quotes = !in_quotes,
             '\\' if escaped => {
-                arg.push(c);
+                // task-lib's append() keeps the escaping backslash too.
+                arg.push_str("\\\\");
                 escaped = false;
             }
             '\\' if in_quotes => escaped = true,
-            ' ' if !in_quotes => {
-                if !arg.is_empty() {
-                    args.push(std::mem::take(&mut arg));
-                }
-            }
             c => {
                 if escaped {
                     arg.push('\\');
@@ -130,15 +99,32 @@ pub fn split_task_lib(input: &str) -> Vec<String> {
                 arg.push(c);
             }
         }
+        i += 1;
     }
-    if !arg.is_empty() {
-        args.push(arg);
+    if !last_was_space {
+        // task-lib trims the last word only (JavaScript's trim()).
+        args.push(arg.trim().to_owned());
     }
     args
 }
 
-/// Quote one argument so that [`split`] (and a shell) reads it back as
-/// the same word; plain words stay as they are. For showing command lines.
+/// The index of the first `'` at or after `from` that ends a word.
+fn closing_single_quote(chars: &[char], from: usize) -> Option<usize> {
+    (from..chars.len()).find(|&j| chars[j] == '\'' && chars.get(j + 1).is_none_or(|&n| n == ' '))
+}
+
+/// The debug line a task writes when the single-quote extension changed the
+/// words of input `input`: the words, each quoted for a POSIX shell.
+#[must_use]
+pub fn extension_note(input: &str, words: &[String]) -> String {
+    format!(
+        "{input} has single-quoted words, read as these words: {}",
+        words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+    )
+}
+
+/// Quote one argument for display so that a POSIX shell reads it back as the
+/// same word; plain words stay as they are. For `##[command]` lines.
 #[must_use]
 pub fn quote(arg: &str) -> String {
     if !arg.is_empty()
@@ -156,80 +142,113 @@ pub fn quote(arg: &str) -> String {
 mod tests {
     use super::*;
 
-    fn s(input: &str) -> Vec<String> {
-        split(input).unwrap()
+    fn w(words: &[&str]) -> Vec<String> {
+        words.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    #[test]
-    fn words_and_quotes() {
-        assert_eq!(
-            s("  --bucket my-bucket  --key 'a b' "),
-            ["--bucket", "my-bucket", "--key", "a b"]
-        );
-        assert_eq!(
-            s(r#"--query "Stacks[0].Outputs[?OutputKey=='Url'].OutputValue""#),
-            [
+    /// Each row: input, task-lib's `_argStringToArray` result (worked out by
+    /// hand from task-lib `node/toolrunner.ts`), and the result with the
+    /// single-quote extension.
+    const TABLE: &[(&str, &[&str], &[&str])] = &[
+        // The cases existing toolkit YAML relies on.
+        (
+            "--query Parameters[?Type=='SecureString'].Name --output text",
+            &[
                 "--query",
-                "Stacks[0].Outputs[?OutputKey=='Url'].OutputValue"
-            ]
-        );
-        assert_eq!(s(r#"a"b c"d 'e'"f""#), ["ab cd", "ef"]);
-        assert_eq!(s(r#""" ''"#), ["", ""]);
-        assert_eq!(s(""), Vec::<String>::new());
-    }
+                "Parameters[?Type=='SecureString'].Name",
+                "--output",
+                "text",
+            ],
+            &[
+                "--query",
+                "Parameters[?Type=='SecureString'].Name",
+                "--output",
+                "text",
+            ],
+        ),
+        (
+            "--value It's-live",
+            &["--value", "It's-live"],
+            &["--value", "It's-live"],
+        ),
+        (
+            r"--zip-file \\server\share\app.zip",
+            &["--zip-file", r"\\server\share\app.zip"],
+            &["--zip-file", r"\\server\share\app.zip"],
+        ),
+        // Double quotes group and are removed; \" inside is a quote.
+        (
+            r#"first "second arg"  third"#,
+            &["first", "second arg", "third"],
+            &["first", "second arg", "third"],
+        ),
+        (
+            r#""a \"q\" b" c"#,
+            &[r#"a "q" b"#, "c"],
+            &[r#"a "q" b"#, "c"],
+        ),
+        // Other backslashes inside double quotes are kept, \\ as two.
+        (
+            r#""C:\temp\x" "a\\b""#,
+            &[r"C:\temp\x", r"a\\b"],
+            &[r"C:\temp\x", r"a\\b"],
+        ),
+        // Quotes in the middle of a word join it.
+        (r#"a"b c"d"#, &["ab cd"], &["ab cd"]),
+        // An empty quoted word survives.
+        (r#"x "" y"#, &["x", "", "y"], &["x", "", "y"]),
+        // Only spaces separate; tabs and line breaks are word characters.
+        ("a\tb c", &["a\tb", "c"], &["a\tb", "c"]),
+        // The last word is trimmed (and only the last).
+        (r#""x " "y ""#, &["x ", "y"], &["x ", "y"]),
+        ("", &[], &[]),
+        ("   ", &[], &[]),
+        // The extension: a single-quoted word groups and loses its quotes.
+        (
+            r#"--cli-input-json '{"Key": "v"}'"#,
+            &["--cli-input-json", "'{Key:", "v}'"],
+            &["--cli-input-json", r#"{"Key": "v"}"#],
+        ),
+        (
+            "--query 'Stacks[0].Outputs' --output text",
+            &["--query", "'Stacks[0].Outputs'", "--output", "text"],
+            &["--query", "Stacks[0].Outputs", "--output", "text"],
+        ),
+        ("'a b' 'c'", &["'a", "b'", "'c'"], &["a b", "c"]),
+        // A quote inside the span that does not end a word stays.
+        ("'It's ok' x", &["'It's", "ok'", "x"], &["It's ok", "x"]),
+        // No partner that ends a word: ordinary characters.
+        ("'x'y z", &["'x'y", "z"], &["'x'y", "z"]),
+        ("'open ended", &["'open", "ended"], &["'open", "ended"]),
+        // Not at the start of a word: ordinary characters.
+        ("a'b c'", &["a'b", "c'"], &["a'b", "c'"]),
+        // Inside double quotes single quotes are always ordinary.
+        (r#""'a b'""#, &["'a b'"], &["'a b'"]),
+        // Backslashes inside a single-quoted span are literal.
+        (r"'C:\a b\'", &[r"'C:\a", r"b\'"], &[r"C:\a b\"]),
+        // An empty single-quoted word.
+        ("'' x", &["''", "x"], &["", "x"]),
+    ];
 
     #[test]
-    fn escapes() {
-        assert_eq!(
-            s(r#"a\ b "c\"d" 'e\f' "g\h" \$HOME"#),
-            ["a b", "c\"d", "e\\f", "g\\h", "$HOME"]
-        );
-        assert_eq!(s("a \\\nb"), ["a", "b"]);
-        assert_eq!(
-            s(r#"--parameters '{"k": "v"}'"#),
-            ["--parameters", r#"{"k": "v"}"#]
-        );
-    }
-
-    #[test]
-    fn quoting_round_trips() {
-        for arg in [
-            "--name=a",
-            "two words",
-            "it's",
-            "",
-            "$HOME",
-            "a\"b",
-            "{\"k\": [1]}",
-        ] {
-            assert_eq!(split(&quote(arg)).unwrap(), vec![arg.to_owned()], "{arg}");
+    fn task_lib_rule_and_the_extension() {
+        for (input, task_lib, extended) in TABLE {
+            assert_eq!(line(input), w(task_lib), "task-lib rule for {input:?}");
+            let a = arguments(input);
+            assert_eq!(a.words, w(extended), "extended rule for {input:?}");
+            assert_eq!(
+                a.differs_from_task_lib,
+                task_lib != extended,
+                "difference flag for {input:?}"
+            );
         }
+    }
+
+    #[test]
+    fn quoting_for_display() {
         assert_eq!(quote("--name=a"), "--name=a");
         assert_eq!(quote("two words"), "'two words'");
-    }
-
-    #[test]
-    fn windows_paths_survive() {
-        assert_eq!(
-            s(r"--template-file C:\work\stack.yml"),
-            ["--template-file", r"C:\work\stack.yml"]
-        );
-        assert_eq!(s(r"a\ b"), ["a b"]);
-    }
-
-    #[test]
-    fn task_lib_rule() {
-        assert_eq!(
-            split_task_lib(r#"first "second arg"  it's C:\temp\x "a \"q\" b""#),
-            ["first", "second arg", "it's", r"C:\temp\x", r#"a "q" b"#]
-        );
-        assert_eq!(split_task_lib(""), Vec::<String>::new());
-    }
-
-    #[test]
-    fn errors() {
-        assert_eq!(split("'open"), Err(SplitError::Unterminated("single")));
-        assert_eq!(split("\"open"), Err(SplitError::Unterminated("double")));
-        assert_eq!(split("x \\"), Err(SplitError::TrailingBackslash));
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
     }
 }

@@ -1,6 +1,7 @@
 //! Child processes of pipeline tasks.
 //!
-//! - [`args`]: split an argument string the way a POSIX shell would.
+//! - [`args`]: split argument inputs the way existing pipelines expect
+//!   (task-lib's `ToolRunner.line()` rule, plus single-quoted words).
 //! - [`which`]: find a program on `PATH` (skipping WSL's `bash.exe` stub).
 //! - [`child`]: run a child with the task's environment, stream its output,
 //!   watch stderr, forward cancellation to its whole process group, and
@@ -15,6 +16,6 @@ pub mod args;
 pub mod child;
 pub mod which;
 
-pub use args::{SplitError, split};
+pub use args::{Arguments, arguments};
 pub use child::{ChildError, ChildSpec, Outcome, run_child};
 pub use which::find_program;

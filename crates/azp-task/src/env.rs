@@ -72,6 +72,18 @@ pub mod names {
     pub const AGENT_PROXYBYPASSLIST: &str = "AGENT_PROXYBYPASSLIST";
     /// Set by the agent for every task process.
     pub const TF_BUILD: &str = "TF_BUILD";
+    /// Hosts that bypass any proxy, as curl, the AWS CLI and SDKs read it.
+    pub const NO_PROXY: &str = "NO_PROXY";
+    /// The lower-case spelling of [`NO_PROXY`], which many tools prefer.
+    pub const NO_PROXY_LOWER: &str = "no_proxy";
+    /// The proxy for HTTPS requests, as curl, the AWS CLI and SDKs read it.
+    pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+    /// The proxy for HTTP requests.
+    pub const HTTP_PROXY: &str = "HTTP_PROXY";
+    /// The lower-case spelling of [`HTTPS_PROXY`].
+    pub const HTTPS_PROXY_LOWER: &str = "https_proxy";
+    /// The lower-case spelling of [`HTTP_PROXY`].
+    pub const HTTP_PROXY_LOWER: &str = "http_proxy";
 }
 
 /// An immutable snapshot of environment variables.

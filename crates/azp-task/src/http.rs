@@ -5,7 +5,8 @@
 //! compiler, and one stack keeps binaries small. Certificates are checked
 //! against the operating system's trust store (rustls-platform-verifier), so
 //! a corporate root CA installed on the agent works. The agent's proxy is
-//! applied with its bypass list; without one, `HTTPS_PROXY`/`NO_PROXY` apply.
+//! applied with its bypass list and the job's own `NO_PROXY` (see
+//! [`crate::proxy`]); without one, `HTTPS_PROXY`/`NO_PROXY` apply.
 
 use std::time::Duration;
 
@@ -29,10 +30,11 @@ pub fn client(proxy: Option<&AgentProxy>) -> Result<reqwest::Client, reqwest::Er
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(15));
-    // The agent's proxy replaces whatever HTTP(S)_PROXY the host has; without
-    // one, reqwest honours those variables as curl and the AWS CLI do.
+    // The agent's proxy replaces whatever HTTP(S)_PROXY the host has (its
+    // NO_PROXY is merged in); without one, reqwest honours those variables
+    // as curl and the AWS CLI do.
     if let Some(p) = proxy {
-        builder = builder.no_proxy().proxy(p.reqwest_proxy());
+        builder = builder.no_proxy().proxy(p.reqwest_proxy(&[]));
     }
     builder.build()
 }

@@ -8,10 +8,15 @@
 //!
 //! Values follow the agent and azure-pipelines-task-lib: names are
 //! normalised (`.` and space to `_`, upper case), values arrive trimmed,
-//! booleans are true exactly when the value is `true` in any case, and an
-//! empty `filePath` input arrives as the sources directory, which therefore
-//! counts as "not given".
+//! booleans are true exactly when the value is `true` in any case
+//! (task-lib's `getBoolInput`), and an empty `filePath` input arrives as the
+//! sources directory, which therefore counts as "not given". A boolean that
+//! is neither `true` nor `false` keeps task-lib's reading (`false`), so that
+//! existing YAML behaves as before, but it is never silent: the reader
+//! collects a warning naming the input, which [`crate::TaskContext::inputs`]
+//! logs.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use crate::env::{Env, names, normalize_name};
@@ -140,13 +145,18 @@ pub enum InputError {
 pub struct Inputs<'a> {
     env: &'a Env,
     specs: &'static [InputSpec],
+    warnings: RefCell<Vec<String>>,
 }
 
 impl<'a> Inputs<'a> {
     /// A reader for the given declarations.
     #[must_use]
     pub fn new(env: &'a Env, specs: &'static [InputSpec]) -> Self {
-        Self { env, specs }
+        Self {
+            env,
+            specs,
+            warnings: RefCell::new(Vec::new()),
+        }
     }
 
     /// Parse a task's inputs.
@@ -154,7 +164,44 @@ impl<'a> Inputs<'a> {
     /// # Errors
     /// As [`TaskInputs::parse`].
     pub fn parse<T: TaskInputs>(env: &'a Env) -> Result<T, InputError> {
-        T::parse(&Inputs::new(env, T::INPUTS))
+        Self::parse_with_warnings(env).map(|(t, _)| t)
+    }
+
+    /// Parse a task's inputs, with the warnings raised while reading them
+    /// (see [`Inputs::warnings`]).
+    ///
+    /// # Errors
+    /// As [`TaskInputs::parse`].
+    pub fn parse_with_warnings<T: TaskInputs>(
+        env: &'a Env,
+    ) -> Result<(T, Vec<String>), InputError> {
+        let reader = Inputs::new(env, T::INPUTS);
+        let parsed = T::parse(&reader)?;
+        Ok((parsed, reader.warnings()))
+    }
+
+    /// Warnings raised so far: values read the way task-lib reads them that
+    /// are probably not what the pipeline's author meant.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.borrow().clone()
+    }
+
+    /// Record a warning about an input, for the task to log.
+    pub fn warn(&self, message: impl Into<String>) {
+        let message = message.into();
+        let mut warnings = self.warnings.borrow_mut();
+        if !warnings.contains(&message) {
+            warnings.push(message);
+        }
+    }
+
+    /// Whether the step gave `name` a value (the default counts as given).
+    ///
+    /// # Errors
+    /// [`InputError::Undeclared`] only.
+    pub fn is_set(&self, name: &str) -> Result<bool, InputError> {
+        Ok(self.raw(name)?.1.is_some())
     }
 
     fn spec(&self, name: &str) -> Result<&'static InputSpec, InputError> {
@@ -195,15 +242,25 @@ impl<'a> Inputs<'a> {
     }
 
     /// A boolean input: true exactly when the value is `true` in any case,
-    /// as task-lib's `getBoolInput` decides.
+    /// as task-lib's `getBoolInput` decides. Any value other than `true` or
+    /// `false` also records a warning naming the input.
     ///
     /// # Errors
     /// [`InputError::Undeclared`] only.
     pub fn boolean(&self, name: &str) -> Result<bool, InputError> {
-        Ok(self
-            .raw(name)?
-            .1
-            .is_some_and(|v| v.eq_ignore_ascii_case("true")))
+        let (spec, value) = self.raw(name)?;
+        let Some(value) = value else { return Ok(false) };
+        match crate::variables::parse_bool(value) {
+            Some(b) => Ok(b),
+            None => {
+                self.warn(format!(
+                    "Input '{}' ({}) is '{value}', which is neither true nor false; it is read as false, \
+                     as azure-pipelines-task-lib reads it. Set it to true or false.",
+                    spec.label, spec.name
+                ));
+                Ok(false)
+            }
+        }
     }
 
     /// A multi-line input, as given (line endings included); `None` when empty.
@@ -431,14 +488,25 @@ mod tests {
             ("", false),
         ] {
             let e = env(&[("INPUT_FAILONSTANDARDERROR", value)]);
+            let i = Inputs::new(&e, SPECS);
             assert_eq!(
-                Inputs::new(&e, SPECS)
-                    .boolean("failOnStandardError")
-                    .unwrap(),
+                i.boolean("failOnStandardError").unwrap(),
                 expected,
                 "{value}"
             );
+            let warned = !matches!(value.to_ascii_lowercase().as_str(), "true" | "false" | "");
+            assert_eq!(i.warnings().len(), usize::from(warned), "{value}");
         }
+        let e = env(&[("INPUT_FAILONSTANDARDERROR", "yes")]);
+        let i = Inputs::new(&e, SPECS);
+        i.boolean("failOnStandardError").unwrap();
+        assert_eq!(
+            i.warnings(),
+            vec![
+                "Input 'Fail on Standard Error' (failOnStandardError) is 'yes', which is neither true nor false; \
+                 it is read as false, as azure-pipelines-task-lib reads it. Set it to true or false."
+            ]
+        );
     }
 
     #[test]

@@ -165,6 +165,21 @@ pub enum OidcError {
         /// Correlation headers for a support request.
         diagnostics: String,
     },
+    /// An answer that is not the JSON the API returns: a sign-in page (HTTP
+    /// 203), or an HTML page from a proxy or a server in front of Azure DevOps.
+    #[error(
+        "The OIDC token request got {what} (HTTP {status}) instead of a JSON answer from Azure DevOps. {advice}{diagnostics}"
+    )]
+    NotJson {
+        /// The HTTP status.
+        status: u16,
+        /// What came back, e.g. "an HTML page".
+        what: String,
+        /// What to check.
+        advice: String,
+        /// Correlation headers for a support request.
+        diagnostics: String,
+    },
     /// The token is not a JWT.
     #[error("Azure DevOps returned an OIDC token that cannot be read: {0}")]
     BadToken(#[from] crate::jwt::JwtError),
@@ -308,6 +323,12 @@ impl OidcTokenRequest {
         };
         let status = response.status().as_u16();
         let diagnostics = diagnostics(response.headers());
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -323,6 +344,15 @@ impl OidcTokenRequest {
                 };
             }
         };
+        let retryable = matches!(status, 408 | 429 | 500..=599);
+        if let Some(what) = not_json(status, &content_type, &body).filter(|_| !retryable) {
+            return Attempt::Done(Err(OidcError::NotJson {
+                status,
+                advice: not_json_advice(status),
+                what,
+                diagnostics,
+            }));
+        }
         if status == 200 {
             let token = serde_json::from_slice::<TokenResponse>(&body)
                 .ok()
@@ -425,11 +455,71 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
     msg
 }
 
+/// What a response is when it is not the API's JSON: `Some("an HTML page")`
+/// and the like for a success status (200, 203) whose body is no JSON, and
+/// for any status whose body is HTML. `None` for JSON, plain-text errors and
+/// empty error bodies, which [`server_message`] handles.
+fn not_json(status: u16, content_type: &str, body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let start = text.trim_start();
+    let html = content_type.contains("html")
+        || start.starts_with('<')
+        || start
+            .get(..9)
+            .is_some_and(|s| s.eq_ignore_ascii_case("<!doctype"));
+    if html {
+        return Some("an HTML page".to_owned());
+    }
+    let success = (200..300).contains(&status);
+    if success && serde_json::from_slice::<serde_json::Value>(body).is_err() {
+        return Some(if start.is_empty() {
+            "an empty answer".to_owned()
+        } else {
+            format!(
+                "an answer that is not JSON (content type '{}')",
+                if content_type.is_empty() {
+                    "none"
+                } else {
+                    content_type
+                }
+            )
+        });
+    }
+    None
+}
+
+fn not_json_advice(status: u16) -> String {
+    if status == 203 || status == 401 || status == 403 {
+        "This is Azure DevOps' sign-in page: the job access token was not accepted. Check that the job may use \
+         its access token (in a classic pipeline, enable 'Allow scripts to access the OAuth token' on the agent \
+         job), and that no proxy between the agent and Azure DevOps removes or replaces the Authorization header."
+            .to_owned()
+    } else {
+        "Something between the agent and Azure DevOps answered instead: check that System.OidcRequestUri (or \
+         System.CollectionUri) points at Azure DevOps, and the agent's proxy settings."
+            .to_owned()
+    }
+}
+
+/// The server's error message for the log: the `message` of a JSON error,
+/// or a short plain-text body on one line. Never an HTML page.
 fn server_message(body: &[u8]) -> String {
     let message = serde_json::from_slice::<ErrorResponse>(body)
         .ok()
         .and_then(|r| r.message)
-        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
+        .unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(body);
+            if text.trim_start().starts_with('<') {
+                String::new()
+            } else {
+                text.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(300)
+                    .collect()
+            }
+        });
     let message = message.trim();
     if message.is_empty() {
         String::new()
@@ -531,6 +621,35 @@ mod tests {
             OidcTokenRequest::from_env(&env, "my-connection"),
             Err(OidcError::InvalidConnectionId(_))
         ));
+    }
+
+    #[test]
+    fn answers_that_are_not_json() {
+        let page = b"<!DOCTYPE html><html><title>Sign In</title></html>";
+        assert_eq!(
+            not_json(203, "text/html; charset=utf-8", page).as_deref(),
+            Some("an HTML page")
+        );
+        assert_eq!(not_json(200, "", page).as_deref(), Some("an HTML page"));
+        assert_eq!(
+            not_json(500, "text/html", b"<html>proxy error</html>").as_deref(),
+            Some("an HTML page")
+        );
+        assert_eq!(
+            not_json(200, "text/plain", b"ok").as_deref(),
+            Some("an answer that is not JSON (content type 'text/plain')")
+        );
+        assert_eq!(
+            not_json(200, "application/json", br#"{"oidcToken":"x"}"#),
+            None
+        );
+        assert_eq!(not_json(404, "text/plain", b"Not Found"), None);
+        assert_eq!(server_message(b"<html>secret page</html>"), "");
+        assert_eq!(server_message(b"  Not\n Found "), ": Not Found");
+        assert_eq!(
+            server_message(br#"{"message":"TF400813: not authorized"}"#),
+            ": TF400813: not authorized"
+        );
     }
 
     #[test]

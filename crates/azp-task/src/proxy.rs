@@ -2,18 +2,42 @@
 //!
 //! A self-hosted agent configured with `--proxyurl` passes `Agent.ProxyUrl`,
 //! `Agent.ProxyUsername`, `Agent.ProxyPassword` (secret) and
-//! `Agent.ProxyBypassList` (a JSON array of regular expressions matched
-//! against the whole request URL, case-insensitively, as task-lib's HTTP
-//! client does) to every task. [`AgentProxy`] turns them into a proxy URL with
-//! credentials, a bypass test, and the `HTTPS_PROXY`/`NO_PROXY` values that
-//! child processes and other clients understand.
+//! `Agent.ProxyBypassList` (a JSON array of regular expressions) to every
+//! task. [`AgentProxy`] turns them into a proxy URL with credentials and a
+//! bypass decision, and merges them with the job's own `NO_PROXY`.
+//!
+//! The rules, and where they come from:
+//! - A bypass entry matches case-insensitively against `scheme://host` (with
+//!   `:port` when the port is not the scheme's default), as the agent's
+//!   `VstsAgentWebProxy.IsMatchInBypassList` does, or against the whole URL,
+//!   as task-lib's HTTP client does. Loopback addresses always go direct
+//!   (the agent's `Uri.IsLoopback` rule).
+//! - An entry that is not a valid regular expression is skipped and
+//!   reported, and the rest still apply, as the agent's `LoadProxySetting`
+//!   skips it with a trace line.
+//! - Settings are merged, never replaced: the hosts a job lists in
+//!   `NO_PROXY`/`no_proxy` (machine environment or step `env:`) keep going
+//!   direct, for the task's own clients and for child processes, together
+//!   with the agent's bypass hosts and loopback.
 
 use regex_lite::{Regex, RegexBuilder};
-use url::Url;
+use url::{Host, Url};
 
 use crate::env::{Env, names};
 use crate::secret::Secret;
 use crate::variables::Variables;
+
+/// Hosts that are never proxied: loopback, which the agent always bypasses.
+pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1", "127.0.0.0/8"];
+
+/// A bypass list entry that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedBypass {
+    /// The entry as the agent gave it.
+    pub pattern: String,
+    /// Why it cannot be used.
+    pub reason: String,
+}
 
 /// The agent's proxy.
 #[derive(Debug, Clone)]
@@ -22,19 +46,22 @@ pub struct AgentProxy {
     username: Option<String>,
     password: Option<Secret>,
     bypass: Vec<(String, Regex)>,
+    skipped: Vec<SkippedBypass>,
+    inherited_no_proxy: Vec<String>,
 }
 
 /// A proxy setting that cannot be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProxyError {
     /// `Agent.ProxyUrl` is not a URL.
     #[error(
         "The agent's proxy URL (Agent.ProxyUrl) '{0}' is not a valid URL. Fix the agent's proxy configuration (.proxy file or --proxyurl)."
     )]
     BadUrl(String),
-    /// `Agent.ProxyBypassList` is not a JSON array of strings.
+    /// `Agent.ProxyBypassList` is not JSON at all.
     #[error(
-        "The agent's proxy bypass list (Agent.ProxyBypassList) is not a JSON array of strings: {0}"
+        "The agent's proxy bypass list (Agent.ProxyBypassList) is not a JSON array of strings ({0}). \
+         The agent writes it from its .proxybypass file; check that file, or a pipeline variable of the same name that overrides it."
     )]
     BadBypassList(String),
 }
@@ -43,7 +70,10 @@ impl AgentProxy {
     /// The proxy configured for the agent, if any.
     ///
     /// # Errors
-    /// [`ProxyError`] when the URL or the bypass list cannot be read.
+    /// [`ProxyError`] when the URL cannot be read, or the bypass list is not
+    /// a JSON array of strings. Entries that are not regular expressions are
+    /// not errors: they are skipped and listed by
+    /// [`AgentProxy::skipped_bypass_entries`].
     pub fn from_env(env: &Env) -> Result<Option<Self>, ProxyError> {
         let vars = Variables::new(env);
         let Some(raw) = vars.get(names::AGENT_PROXYURL) else {
@@ -76,6 +106,7 @@ impl AgentProxy {
             .or(url_pass);
 
         let mut bypass = Vec::new();
+        let mut skipped = Vec::new();
         if let Some(list) = vars.get(names::AGENT_PROXYBYPASSLIST) {
             let patterns: Vec<String> =
                 serde_json::from_str(list).map_err(|e| ProxyError::BadBypassList(e.to_string()))?;
@@ -84,20 +115,30 @@ impl AgentProxy {
                 if p.is_empty() {
                     continue;
                 }
-                let re = RegexBuilder::new(&p)
-                    .case_insensitive(true)
-                    .build()
-                    .map_err(|e| {
-                        ProxyError::BadBypassList(format!("'{p}' is not a regular expression: {e}"))
-                    })?;
-                bypass.push((p, re));
+                match RegexBuilder::new(&p).case_insensitive(true).build() {
+                    Ok(re) => bypass.push((p, re)),
+                    Err(e) => skipped.push(SkippedBypass {
+                        pattern: p,
+                        reason: e.to_string(),
+                    }),
+                }
             }
         }
+        let inherited_no_proxy = [names::NO_PROXY, names::NO_PROXY_LOWER]
+            .iter()
+            .filter_map(|n| env.get(n))
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect();
         Ok(Some(Self {
             url,
             username,
             password,
             bypass,
+            skipped,
+            inherited_no_proxy,
         }))
     }
 
@@ -117,6 +158,13 @@ impl AgentProxy {
     #[must_use]
     pub fn password(&self) -> Option<&Secret> {
         self.password.as_ref()
+    }
+
+    /// Bypass list entries that are not regular expressions, with the
+    /// reason; the task should warn about each (the agent skips them too).
+    #[must_use]
+    pub fn skipped_bypass_entries(&self) -> &[SkippedBypass] {
+        &self.skipped
     }
 
     /// Every form in which the proxy password can appear: as given, percent-
@@ -149,40 +197,93 @@ impl AgentProxy {
         Secret::new(url.as_str().trim_end_matches('/').to_owned())
     }
 
-    /// Whether a request to `url` goes direct, per the bypass list.
+    /// Whether a request to `url` goes direct by the agent's rules: a
+    /// loopback host, or a bypass entry matching `scheme://host[:port]` (the
+    /// agent's form) or the whole URL (task-lib's form). The job's
+    /// `NO_PROXY` is applied by the clients themselves, from
+    /// [`AgentProxy::no_proxy_entries`].
     #[must_use]
     pub fn bypasses(&self, url: &Url) -> bool {
-        self.bypass.iter().any(|(_, re)| re.is_match(url.as_str()))
+        if is_loopback(url) {
+            return true;
+        }
+        let agent_form = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
+            (Some(host), None) => format!("{}://{host}", url.scheme()),
+            (None, _) => url.as_str().to_owned(),
+        };
+        self.bypass
+            .iter()
+            .any(|(_, re)| re.is_match(&agent_form) || re.is_match(url.as_str()))
     }
 
-    /// The bypass list as `NO_PROXY` host entries, for clients that only
-    /// understand host names. Patterns that are not a plain host or a
-    /// `.*.domain` suffix cannot be expressed and are returned separately so
-    /// the caller can say so.
+    /// The merged `NO_PROXY` entries: the job's own `NO_PROXY` and
+    /// `no_proxy` (in that order, duplicates dropped), the bypass entries
+    /// that can be written as a host or domain suffix, [`LOOPBACK_HOSTS`],
+    /// and `extra` (hosts the caller knows must go direct).
     #[must_use]
-    pub fn no_proxy(&self) -> (Vec<String>, Vec<String>) {
-        let mut hosts = Vec::new();
-        let mut skipped = Vec::new();
-        for (pattern, _) in &self.bypass {
-            match regex_to_host(pattern) {
-                Some(h) => hosts.push(h),
-                None => skipped.push(pattern.clone()),
+    pub fn no_proxy_entries(&self, extra: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let candidates = self
+            .inherited_no_proxy
+            .iter()
+            .cloned()
+            .chain(self.bypass.iter().filter_map(|(p, _)| regex_to_host(p)))
+            .chain(LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()))
+            .chain(extra.iter().map(|h| (*h).to_owned()));
+        for entry in candidates {
+            if !out.iter().any(|e| e.eq_ignore_ascii_case(&entry)) {
+                out.push(entry);
             }
         }
-        (hosts, skipped)
+        out
     }
 
-    /// A reqwest proxy that applies the bypass list per request.
+    /// Bypass entries that cannot be written as a `NO_PROXY` host or domain
+    /// suffix, so clients that only understand `NO_PROXY` (the AWS SDK's,
+    /// child processes) still proxy what they match.
     #[must_use]
-    pub fn reqwest_proxy(&self) -> reqwest::Proxy {
+    pub fn bypass_entries_without_host_form(&self) -> Vec<String> {
+        self.bypass
+            .iter()
+            .filter(|(p, _)| regex_to_host(p).is_none())
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    /// A reqwest proxy that applies the bypass list per request, and the
+    /// merged `NO_PROXY` entries (see [`AgentProxy::no_proxy_entries`]),
+    /// matched by hyper-util's `NO_PROXY` rules, the same ones the AWS SDK's
+    /// client applies. (reqwest 0.13 ignores `Proxy::no_proxy` on a custom
+    /// proxy, so the rules are applied in the closure.)
+    #[must_use]
+    pub fn reqwest_proxy(&self, extra_direct: &[&str]) -> reqwest::Proxy {
         let this = self.clone();
         let target = self.url.clone();
-        let mut proxy =
-            reqwest::Proxy::custom(move |u| (!this.bypasses(u)).then(|| target.clone()));
+        let no_proxy = hyper_util::client::proxy::matcher::Matcher::builder()
+            .all(target.to_string())
+            .no(self.no_proxy_entries(extra_direct).join(","))
+            .build();
+        let mut proxy = reqwest::Proxy::custom(move |u| {
+            if this.bypasses(u) {
+                return None;
+            }
+            let uri: http::Uri = u.as_str().parse().ok()?;
+            no_proxy.intercept(&uri).map(|_| target.clone())
+        });
         if let (Some(user), Some(pass)) = (&self.username, &self.password) {
             proxy = proxy.basic_auth(user, pass.expose());
         }
         proxy
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -245,6 +346,10 @@ mod tests {
         AgentProxy::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
     }
 
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
     #[test]
     fn no_proxy_configured() {
         assert!(proxy(&[]).is_none());
@@ -267,12 +372,90 @@ mod tests {
             p.url_with_credentials().expose(),
             "http://svc%20user:p%40ss%3Bw@proxy.corp:8080"
         );
-        assert!(p.bypasses(&Url::parse("https://dev.azure.com/org").unwrap()));
-        assert!(p.bypasses(&Url::parse("https://DEV.AZURE.COM/org").unwrap()));
-        assert!(!p.bypasses(&Url::parse("https://sts.amazonaws.com/").unwrap()));
-        let (hosts, skipped) = p.no_proxy();
-        assert_eq!(hosts, vec![".internal.corp", "dev.azure.com"]);
+        assert!(p.bypasses(&url("https://dev.azure.com/org")));
+        assert!(p.bypasses(&url("https://DEV.AZURE.COM/org")));
+        assert!(!p.bypasses(&url("https://sts.amazonaws.com/")));
+        assert_eq!(
+            p.no_proxy_entries(&[]),
+            vec![
+                ".internal.corp",
+                "dev.azure.com",
+                "localhost",
+                "127.0.0.1",
+                "::1",
+                "127.0.0.0/8"
+            ]
+        );
+        assert_eq!(
+            p.bypass_entries_without_host_form(),
+            vec![r"10\.0\.[0-9]+\.[0-9]+"]
+        );
+    }
+
+    #[test]
+    fn the_agents_match_form_and_task_libs() {
+        // agent VstsAgentWebProxy.IsMatchInBypassList: "scheme://host" plus
+        // ":port" when the port is not the default; an anchored entry matches
+        // that form even though the whole URL has a path.
+        let p = proxy(&[
+            ("AGENT_PROXYURL", "http://proxy:3128"),
+            (
+                "AGENT_PROXYBYPASSLIST",
+                r#"["^https://s3\\.eu-west-1\\.amazonaws\\.com$", "^http://build\\.corp:8443$", "/_apis/"]"#,
+            ),
+        ])
+        .unwrap();
+        assert!(p.bypasses(&url("https://s3.eu-west-1.amazonaws.com/bucket/key")));
+        assert!(p.bypasses(&url("http://build.corp:8443/x")));
+        assert!(!p.bypasses(&url("http://build.corp/x")));
+        // task-lib matches the whole URL.
+        assert!(p.bypasses(&url("https://dev.azure.com/org/_apis/x")));
+        // Loopback always goes direct (Uri.IsLoopback).
+        assert!(p.bypasses(&url("http://127.0.0.2:9000/")));
+        assert!(p.bypasses(&url("http://localhost:9000/")));
+        assert!(p.bypasses(&url("http://[::1]:9000/")));
+    }
+
+    #[test]
+    fn an_invalid_bypass_entry_is_skipped_and_the_rest_apply() {
+        let p = proxy(&[
+            ("AGENT_PROXYURL", "http://proxy:3128"),
+            (
+                "AGENT_PROXYBYPASSLIST",
+                r#"["*\\.corp\\.cloud", "git\\.corp\\.cloud"]"#,
+            ),
+        ])
+        .unwrap();
+        let skipped = p.skipped_bypass_entries();
         assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].pattern, r"*\.corp\.cloud");
+        assert!(p.bypasses(&url("https://git.corp.cloud/")));
+        assert!(!p.bypasses(&url("https://other.corp.cloud/")));
+    }
+
+    #[test]
+    fn the_jobs_no_proxy_is_merged_first() {
+        let p = proxy(&[
+            ("AGENT_PROXYURL", "http://proxy:3128"),
+            ("AGENT_PROXYBYPASSLIST", r#"["internal\\.corp"]"#),
+            ("NO_PROXY", " vpce.amazonaws.com , .svc.local,localhost"),
+            ("no_proxy", "10.1.0.0/16,.SVC.LOCAL"),
+        ])
+        .unwrap();
+        assert_eq!(
+            p.no_proxy_entries(&["169.254.169.254"]),
+            vec![
+                "vpce.amazonaws.com",
+                ".svc.local",
+                "localhost",
+                "10.1.0.0/16",
+                "internal.corp",
+                "127.0.0.1",
+                "::1",
+                "127.0.0.0/8",
+                "169.254.169.254"
+            ]
+        );
     }
 
     #[test]
@@ -305,12 +488,11 @@ mod tests {
     #[test]
     fn bad_settings_are_errors() {
         assert!(AgentProxy::from_env(&Env::from_pairs([("AGENT_PROXYURL", "http://")])).is_err());
-        assert!(
-            AgentProxy::from_env(&Env::from_pairs([
-                ("AGENT_PROXYURL", "http://p:1"),
-                ("AGENT_PROXYBYPASSLIST", "nope")
-            ]))
-            .is_err()
-        );
+        let err = AgentProxy::from_env(&Env::from_pairs([
+            ("AGENT_PROXYURL", "http://p:1"),
+            ("AGENT_PROXYBYPASSLIST", "nope"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ProxyError::BadBypassList(_)));
     }
 }

@@ -67,18 +67,31 @@ pub struct TaskContext {
     env: Env,
     log: Logger,
     cancel: watch::Receiver<bool>,
+    proxy: Result<Option<AgentProxy>, ProxyError>,
 }
 
 impl TaskContext {
     /// A context over `env` writing to `log`. Registers every secret found
     /// in `env` (secret variables, secret endpoint parameters, the job access
-    /// token, secure-file tickets) before returning, so nothing printed later
-    /// can show them.
+    /// token, secure-file tickets, the proxy password) before returning, so
+    /// nothing printed later can show them. Reads the agent's proxy once, and
+    /// warns about bypass entries it has to skip.
     #[must_use]
     pub fn new(env: Env, log: Logger) -> Self {
-        register_known_secrets(&env, &log);
+        let proxy = AgentProxy::from_env(&env);
+        register_known_secrets(&env, &log, proxy.as_ref().ok().and_then(Option::as_ref));
+        if let Ok(Some(p)) = &proxy {
+            for skipped in p.skipped_bypass_entries() {
+                log.warning(skipped_bypass_warning(&skipped.pattern, &skipped.reason));
+            }
+        }
         let (_tx, cancel) = watch::channel(false);
-        Self { env, log, cancel }
+        Self {
+            env,
+            log,
+            cancel,
+            proxy,
+        }
     }
 
     fn with_cancel(mut self, cancel: watch::Receiver<bool>) -> Self {
@@ -104,12 +117,17 @@ impl TaskContext {
         Variables::new(&self.env)
     }
 
-    /// Parse the task's inputs.
+    /// Parse the task's inputs, and log a warning for every value that is
+    /// read as task-lib reads it but is probably not what was meant.
     ///
     /// # Errors
     /// Any [`InputError`].
     pub fn inputs<T: TaskInputs>(&self) -> Result<T, InputError> {
-        Inputs::parse::<T>(&self.env)
+        let (inputs, warnings) = Inputs::parse_with_warnings::<T>(&self.env)?;
+        for w in warnings {
+            self.log.warning(w);
+        }
+        Ok(inputs)
     }
 
     /// The service connection with this id.
@@ -120,12 +138,16 @@ impl TaskContext {
         ServiceEndpoint::load(&self.env, id)
     }
 
-    /// The agent's proxy, if one is configured.
+    /// The agent's proxy, if one is configured (read once, when the context
+    /// was made).
     ///
     /// # Errors
     /// Any [`ProxyError`].
-    pub fn proxy(&self) -> Result<Option<AgentProxy>, ProxyError> {
-        AgentProxy::from_env(&self.env)
+    pub fn proxy(&self) -> Result<Option<&AgentProxy>, ProxyError> {
+        self.proxy
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
     }
 
     /// The environment for a child process, scrubbed of task-only values.
@@ -154,6 +176,17 @@ impl TaskContext {
             .await
     }
 
+    /// The request for the job's OIDC token for service connection
+    /// `connection_id`, checked without any network call: a GUID id, a job
+    /// access token, a token URL in the short or long form.
+    ///
+    /// # Errors
+    /// [`OidcError::InvalidConnectionId`], [`OidcError::NoAccessToken`] or
+    /// [`OidcError::NoEndpoint`].
+    pub fn oidc_token_request(&self, connection_id: &str) -> Result<OidcTokenRequest, OidcError> {
+        OidcTokenRequest::from_env(&self.env, connection_id)
+    }
+
     /// As [`TaskContext::oidc_token`], with an explicit retry policy.
     ///
     /// # Errors
@@ -163,10 +196,9 @@ impl TaskContext {
         connection_id: &str,
         policy: &RetryPolicy,
     ) -> Result<OidcToken, OidcError> {
-        let request = OidcTokenRequest::from_env(&self.env, connection_id)?;
+        let request = self.oidc_token_request(connection_id)?;
         let proxy = self.proxy().map_err(|e| OidcError::Client(e.to_string()))?;
-        let client =
-            crate::http::client(proxy.as_ref()).map_err(|e| OidcError::Client(e.to_string()))?;
+        let client = crate::http::client(proxy).map_err(|e| OidcError::Client(e.to_string()))?;
         request.fetch(&client, &self.log, policy).await
     }
 
@@ -187,7 +219,23 @@ impl TaskContext {
     }
 }
 
-fn register_known_secrets(env: &Env, log: &Logger) {
+/// The warning for a bypass list entry the agent's rules skip.
+fn skipped_bypass_warning(pattern: &str, reason: &str) -> String {
+    let hint = if pattern.starts_with('*') {
+        format!(
+            " For a domain and its subdomains, write it as a regular expression such as '.{pattern}'."
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "The agent's proxy bypass list (Agent.ProxyBypassList) has an entry that is not a regular expression, \
+         '{pattern}' ({reason}). It is skipped, as the agent skips it, so requests it was meant to match go \
+         through the proxy; the other entries apply. Fix it in the agent's .proxybypass file.{hint}"
+    )
+}
+
+fn register_known_secrets(env: &Env, log: &Logger, proxy: Option<&AgentProxy>) {
     for value in Variables::new(env).secret_values() {
         log.set_secret(value);
     }
@@ -198,10 +246,8 @@ fn register_known_secrets(env: &Env, log: &Logger) {
         log.set_secret(ticket);
     }
     // The proxy password also travels percent-encoded inside proxy URLs.
-    if let Ok(Some(proxy)) = AgentProxy::from_env(env) {
-        for s in proxy.secrets() {
-            log.set_secret(&s);
-        }
+    for s in proxy.map(AgentProxy::secrets).unwrap_or_default() {
+        log.set_secret(&s);
     }
 }
 
@@ -221,7 +267,7 @@ where
     Fut: Future<Output = Result<String, TaskError>>,
 {
     let env = Env::from_process();
-    let debug = Variables::new(&env).flag("system.debug");
+    let debug = Variables::new(&env).agent_flag("system.debug");
     run_with(env, Logger::stdout(debug), body)
 }
 

@@ -70,10 +70,12 @@ pub fn oidc_step(dir: impl Into<PathBuf>, oidc: &OidcServer) -> Agent {
         .oidc(oidc)
 }
 
-/// The leak check, with every token `oidc` issued counted as a secret.
+/// The leak check, with every token `oidc` issued counted as a secret, and
+/// the check that no error is shown as a Rust debug rendering.
 pub fn assert_no_leaks(run: &TaskRun, oidc: &OidcServer) {
     let tokens = oidc.issued_tokens();
     run.assert_no_leaks(&tokens.iter().map(String::as_str).collect::<Vec<_>>());
+    run.assert_no_debug_renderings();
 }
 
 /// Whether process `pid` has ended. A zombie (state Z) has ended too: in

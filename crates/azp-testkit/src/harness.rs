@@ -203,6 +203,43 @@ impl TaskRun {
         );
     }
 
+    /// Log lines (issues included) that show a Rust debug rendering, such
+    /// as the AWS SDK's `Error { code: Some(..), .. }`, instead of a message
+    /// a pipeline author can read.
+    #[must_use]
+    pub fn debug_renderings(&self) -> Vec<String> {
+        const MARKERS: &[&str] = &[
+            "Error { ",
+            "ErrorMetadata",
+            "{ code: ",
+            "Some(\"",
+            "DispatchFailure(",
+            "ServiceError(",
+            "TimeoutError(",
+            "ConstructionFailure(",
+            "ResponseError(",
+        ];
+        self.log
+            .iter()
+            .chain(self.issues.iter().map(|i| &i.message))
+            .filter(|l| MARKERS.iter().any(|m| l.contains(m)))
+            .cloned()
+            .collect()
+    }
+
+    /// Panic when [`TaskRun::debug_renderings`] finds anything.
+    ///
+    /// # Panics
+    /// On a debug rendering, showing the lines.
+    pub fn assert_no_debug_renderings(&self) {
+        let found = self.debug_renderings();
+        assert!(
+            found.is_empty(),
+            "debug renderings in the log:\n{}",
+            found.join("\n")
+        );
+    }
+
     /// Panic when any secret of the run is visible in the log as the agent
     /// shows it. For tests whose child process prints secrets on purpose
     /// (the raw output then holds them, and only the agent's masking,

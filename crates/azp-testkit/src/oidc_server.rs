@@ -172,6 +172,7 @@ struct Behaviour {
     delay: Option<Duration>,
     status_override: Option<u16>,
     omit_token: bool,
+    sign_in_page: bool,
 }
 
 struct State {
@@ -272,6 +273,13 @@ impl OidcServer {
         self.lock().behaviour.omit_token = omit;
     }
 
+    /// Answer every request with Azure DevOps' sign-in page (HTTP 203,
+    /// `text/html`), as it does when it does not accept the bearer token and
+    /// redirects are not suppressed.
+    pub fn answer_with_sign_in_page(&self, on: bool) {
+        self.lock().behaviour.sign_in_page = on;
+    }
+
     /// Every request received so far.
     #[must_use]
     pub fn requests(&self) -> Vec<RecordedRequest> {
@@ -300,6 +308,10 @@ impl OidcServer {
     }
 }
 
+/// The start of Azure DevOps' sign-in page, as a 203 answer carries it.
+pub const SIGN_IN_PAGE: &str = "<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head>\
+<body><form id=\"signin\" action=\"/_signin\">Sign in to continue to Azure DevOps</form></body></html>";
+
 fn json(status: u16, body: &serde_json::Value) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
@@ -321,7 +333,7 @@ async fn handle(
         recorded.query.clone(),
         recorded.headers.clone(),
     );
-    let (delay, failure, status_override, omit) = {
+    let (delay, failure, status_override, omit, sign_in) = {
         let mut st = state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -332,10 +344,19 @@ async fn handle(
             b.fail_next.pop_front(),
             b.status_override,
             b.omit_token,
+            b.sign_in_page,
         )
     };
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
+    }
+    if sign_in {
+        return Ok(Response::builder()
+            .status(203)
+            .header("content-type", "text/html; charset=utf-8")
+            .header("x-vss-e2eid", "e2e-0000-test")
+            .body(Full::new(Bytes::from(SIGN_IN_PAGE)))
+            .unwrap_or_default());
     }
     if let Some(status) = failure.or(status_override) {
         let message = match status {

@@ -256,15 +256,20 @@ pub mod sts {
         )
     }
 
+    /// The request id the canned STS errors carry, in the body and in the
+    /// `x-amzn-RequestId` header, as STS sends it.
+    pub const ERROR_REQUEST_ID: &str = "4c8a2f1e-7d3b-4e5a-9f60-1b2c3d4e5f6a";
+
     /// An STS error.
     #[must_use]
     pub fn error(status: u16, code: &str, message: &str) -> Canned {
         Canned::xml(
             status,
             format!(
-                r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>req-err</RequestId></ErrorResponse>"#
+                r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{ERROR_REQUEST_ID}</RequestId></ErrorResponse>"#
             ),
         )
+        .header("x-amzn-RequestId", ERROR_REQUEST_ID)
     }
 }
 

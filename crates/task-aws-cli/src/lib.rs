@@ -3,12 +3,15 @@
 //!
 //! Inputs and defaults match the AWS Toolkit's task, except that
 //! `awsSubCommand` is really optional, as its task.json always said. The
-//! command, subcommand and options are split the way a shell would, the
-//! command line is shown (masked) before it runs, the CLI's exit code is the
-//! task's, and success is reported once.
+//! command and subcommand are split at whitespace (the toolkit passed each as
+//! one word, which the CLI rejected when it held two), and the options by
+//! task-lib's `ToolRunner.line()` rule as the toolkit did, plus single-quoted
+//! words (see `azp_process::args`). The command line is shown (masked)
+//! before it runs, a missing region is warned about before the CLI fails on
+//! it, the CLI's exit code is the task's, and success is reported once.
 
-use aws_connection::connect;
 use aws_connection::inputs::{self, CommonInputs};
+use aws_connection::{ChildCredentials, connect};
 use azp_process::{ChildSpec, find_program, run_child};
 use azp_task::{InputError, InputKind, InputSpec, Inputs, TaskContext, TaskError, TaskInputs};
 
@@ -18,6 +21,8 @@ pub struct CliInputs {
     common: CommonInputs,
     /// `awsCommand`, `awsSubCommand` and `awsArguments`, split.
     args: Vec<String>,
+    /// `awsArguments` came out differently than task-lib alone splits it.
+    arguments_extended: bool,
     fail_on_standard_error: bool,
 }
 
@@ -36,28 +41,23 @@ impl TaskInputs for CliInputs {
     ];
 
     fn parse(i: &Inputs<'_>) -> Result<Self, InputError> {
-        let split = |name: &str, label: &str, value: String| {
-            azp_process::split(&value).map_err(|e| InputError::Invalid {
-                name: name.into(),
-                label: label.into(),
-                value,
-                reason: e.to_string(),
-            })
-        };
-        let mut args = split("awsCommand", "Command", i.required_string("awsCommand")?)?;
-        args.extend(split(
-            "awsSubCommand",
-            "Subcommand",
-            i.string("awsSubCommand")?.unwrap_or_default(),
-        )?);
-        args.extend(split(
-            "awsArguments",
-            "Options and parameters",
-            i.string("awsArguments")?.unwrap_or_default(),
-        )?);
+        let mut args: Vec<String> = i
+            .required_string("awsCommand")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        args.extend(
+            i.string("awsSubCommand")?
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned),
+        );
+        let options = azp_process::arguments(&i.string("awsArguments")?.unwrap_or_default());
+        args.extend(options.words);
         Ok(Self {
             common: CommonInputs::parse(i)?,
             args,
+            arguments_extended: options.differs_from_task_lib,
             fail_on_standard_error: i.boolean("failOnStandardError")?,
         })
     }
@@ -80,8 +80,27 @@ pub async fn run(ctx: TaskContext) -> Result<String, TaskError> {
     let aws = find_program("aws", base_env.get("PATH"), base_env.get("PATHEXT"))
         .ok_or_else(|| CliMissing(base_env.get("PATH").unwrap_or_default().to_owned()))?;
 
+    if inputs.arguments_extended {
+        ctx.log().debug(&azp_process::args::extension_note(
+            "awsArguments",
+            &inputs.args,
+        ));
+    }
+
     let session = connect(&ctx, &inputs.common.connect_options("AWSCLI", false)).await?;
-    let env = session.child_env(&base_env).await?;
+    let has_region_option = inputs
+        .args
+        .iter()
+        .any(|a| a == "--region" || a.starts_with("--region="));
+    if session.region().is_none() && !has_region_option {
+        ctx.log().warning(
+            "No AWS region is configured and the command has no --region option, so the AWS CLI will refuse most \
+             commands (\"You must specify a region\"). Set the task's AWS Region (regionName) input, the pipeline \
+             variable AWS.Region, AWS_REGION or AWS_DEFAULT_REGION on the agent, a region in the AWS CLI's profile, \
+             or add --region to Options and parameters (awsArguments).",
+        );
+    }
+    let env = session.child_env(&base_env, ChildCredentials::Keys).await?;
     let cwd = ctx
         .env()
         .get_non_empty(azp_task::env::names::SYSTEM_DEFAULTWORKINGDIRECTORY)

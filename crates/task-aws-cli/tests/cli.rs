@@ -175,3 +175,197 @@ fn an_inherited_aws_region_does_not_win_over_the_task_region() {
         .unwrap();
     assert!(region.contains("eu-north-1"), "{}", run.log_text());
 }
+
+// --- Arguments split the way existing YAML expects (issue 8): task-lib's
+// ToolRunner.line() rule, plus single-quoted words. Expected values come
+// from that rule, not from this task's output. ---
+
+/// Run `aws <args>` through the task and return the step, asserting success.
+fn cli(oidc: &OidcServer, command: &str, sub: &str, arguments: &str) -> TaskRun {
+    let run = step(oidc)
+        .input("awsCommand", command)
+        .input("awsSubCommand", sub)
+        .input("awsArguments", arguments)
+        .debug(true)
+        .run(TASK);
+    assert_eq!(
+        run.result,
+        StepResult::Succeeded,
+        "{}\n{}",
+        run.log_text(),
+        run.stderr
+    );
+    no_leaks(&run, oidc);
+    run
+}
+
+fn parameter_value(oidc: &OidcServer, name: &str) -> String {
+    let run = cli(
+        oidc,
+        "ssm",
+        "get-parameter",
+        &format!("--name {name} --query Parameter.Value --output text"),
+    );
+    let at = run
+        .log
+        .iter()
+        .position(|l| l.starts_with("##[command]aws ssm get-parameter"))
+        .unwrap();
+    run.log[at + 1].clone()
+}
+
+#[test]
+fn single_quotes_inside_a_word_reach_the_cli() {
+    let oidc = oidc();
+    let prefix = format!("/quotes-{:08x}", fastrand::u32(..));
+    cli(
+        &oidc,
+        "ssm",
+        "put-parameter",
+        &format!("--name {prefix}/plain --type String --value p"),
+    );
+    cli(
+        &oidc,
+        "ssm",
+        "put-parameter",
+        &format!("--name {prefix}/secret --type SecureString --value s"),
+    );
+    // task-lib keeps the single quotes of Type=='SecureString', so the query
+    // selects the secure one; stripping them would match nothing and
+    // "succeed" with an empty result.
+    let run = cli(
+        &oidc,
+        "ssm",
+        "describe-parameters",
+        &format!(
+            "--parameter-filters Key=Path,Values={prefix} --query Parameters[?Type=='SecureString'].Name --output text"
+        ),
+    );
+    assert!(
+        run.log.contains(&format!("{prefix}/secret")),
+        "{}",
+        run.log_text()
+    );
+    // Words that merely contain a quote stay as they are: no debug line.
+    assert!(!run.log_text().contains("single-quoted words"));
+}
+
+#[test]
+fn apostrophes_backslashes_and_single_quoted_words() {
+    let oidc = oidc();
+    let prefix = format!("/words-{:08x}", fastrand::u32(..));
+    cli(
+        &oidc,
+        "ssm",
+        "put-parameter",
+        &format!("--name {prefix}/a --type String --value It's-live"),
+    );
+    assert_eq!(parameter_value(&oidc, &format!("{prefix}/a")), "It's-live");
+    cli(
+        &oidc,
+        "ssm",
+        "put-parameter",
+        &format!(r"--name {prefix}/b --type String --value \\server\share\app.zip"),
+    );
+    assert_eq!(
+        parameter_value(&oidc, &format!("{prefix}/b")),
+        r"\\server\share\app.zip"
+    );
+    // A single-quoted word groups and loses its quotes: one JSON argument.
+    let run = cli(
+        &oidc,
+        "ssm",
+        "put-parameter",
+        &format!(
+            r#"--cli-input-json '{{"Name": "{prefix}/c", "Type": "String", "Value": "two words"}}'"#
+        ),
+    );
+    assert!(
+        run.log_text().contains(&format!(
+            r#"##[debug]awsArguments has single-quoted words, read as these words: ssm put-parameter --cli-input-json '{{"Name": "{prefix}/c", "Type": "String", "Value": "two words"}}'"#
+        )),
+        "{}",
+        run.log_text()
+    );
+    assert_eq!(parameter_value(&oidc, &format!("{prefix}/c")), "two words");
+}
+
+#[test]
+fn the_command_and_subcommand_split_at_whitespace_only() {
+    let oidc = oidc();
+    // The toolkit passed each as one word; quotes in them are ordinary.
+    let run = step(&oidc)
+        .input("awsCommand", "  sts   get-caller-identity ")
+        .input("awsSubCommand", "")
+        .input("awsArguments", "--output text --query Account")
+        .run(TASK);
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    assert!(
+        run.log.contains(&"123456789012".to_owned()),
+        "{}",
+        run.log_text()
+    );
+}
+
+#[test]
+fn no_region_anywhere_is_warned_about_before_the_cli_runs() {
+    let oidc = oidc();
+    let run = step(&oidc)
+        .input("regionName", "")
+        .input("awsCommand", "ssm")
+        .input("awsSubCommand", "describe-parameters")
+        .run(TASK);
+    let warnings = run.warnings();
+    assert!(
+        warnings.first().is_some_and(|w| w
+            .starts_with("No AWS region is configured and the command has no --region option")
+            && w.contains("regionName")
+            && w.contains("AWS.Region")),
+        "{warnings:?}\n{}",
+        run.log_text()
+    );
+    let warned_at = run
+        .log
+        .iter()
+        .position(|l| l.starts_with("##[warning]No AWS region"))
+        .unwrap();
+    let ran_at = run
+        .log
+        .iter()
+        .position(|l| l.starts_with("##[command]aws "))
+        .unwrap();
+    assert!(warned_at < ran_at);
+    // With --region in the options, nothing to warn about.
+    let run = step(&oidc)
+        .input("regionName", "")
+        .input("awsCommand", "ssm")
+        .input("awsSubCommand", "describe-parameters")
+        .input("awsArguments", "--region eu-west-3")
+        .run(TASK);
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    assert!(run.warnings().is_empty(), "{:?}", run.warnings());
+}
+
+#[test]
+fn a_boolean_input_that_is_neither_true_nor_false_is_warned_about() {
+    let oidc = oidc();
+    let run = step(&oidc)
+        .input("awsCommand", "sts")
+        .input("awsSubCommand", "get-caller-identity")
+        .input("failOnStandardError", "yes")
+        .run(TASK);
+    // task-lib reads it as false: the CLI's stderr would not fail the step.
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    assert_eq!(
+        run.warnings(),
+        vec![
+            "Input 'Fail on Standard Error' (failOnStandardError) is 'yes', which is neither true nor false; it is \
+             read as false, as azure-pipelines-task-lib reads it. Set it to true or false."
+        ]
+    );
+}

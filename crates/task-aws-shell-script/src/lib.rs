@@ -9,9 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use aws_connection::connect;
-use aws_connection::endpoint::CredentialsEndpoint;
+use aws_connection::container::ContainerCredentialsProvider;
 use aws_connection::inputs::{self, CommonInputs};
+use aws_connection::{ChildCredentials, connect};
 use azp_process::{ChildSpec, find_program, run_child};
 use azp_task::{Env, InputError, InputKind, InputSpec, Inputs, TaskContext, TaskError, TaskInputs};
 
@@ -21,11 +21,16 @@ enum Script {
     Inline(String),
 }
 
+/// The default of `inlineScript` in task.json (the toolkit's).
+pub const DEFAULT_INLINE_SCRIPT: &str = "# You can write your script inline here";
+
 /// The task's inputs, as its task.json declares them.
 #[derive(Debug)]
 pub struct ShellInputs {
     common: CommonInputs,
     arguments: Vec<String>,
+    /// `arguments` came out differently than task-lib alone splits it.
+    arguments_extended: bool,
     script: Script,
     working_directory: Option<PathBuf>,
     fail_on_standard_error: bool,
@@ -66,28 +71,54 @@ impl TaskInputs for ShellInputs {
 
     fn parse(i: &Inputs<'_>) -> Result<Self, InputError> {
         let script = match i.choice("scriptType")?.as_deref() {
-            Some("inline") => Script::Inline(i.multi_line("inlineScript")?.ok_or_else(|| {
-                InputError::Required {
-                    name: "inlineScript".into(),
-                    label: "Inline Script".into(),
+            Some("inline") => {
+                if i.file_path("filePath")?.is_some() {
+                    i.warn(
+                        "Script Path (filePath) is set, but Script Source (scriptType) is inline, so it has no \
+                         effect: the inline script runs.",
+                    );
                 }
-            })?),
-            _ => Script::File(i.required_file_path("filePath")?),
+                Script::Inline(i.multi_line("inlineScript")?.ok_or_else(|| {
+                    InputError::Required {
+                        name: "inlineScript".into(),
+                        label: "Inline Script".into(),
+                    }
+                })?)
+            }
+            _ => {
+                if i.multi_line("inlineScript")?
+                    .is_some_and(|s| s.trim() != DEFAULT_INLINE_SCRIPT)
+                {
+                    i.warn(
+                        "Inline Script (inlineScript) is set, but Script Source (scriptType) is filePath, so it has \
+                         no effect: the script file runs. Set scriptType: inline to run the inline script.",
+                    );
+                }
+                Script::File(i.required_file_path("filePath")?)
+            }
         };
         // Split as the toolkit did (task-lib's rule), so existing pipelines
-        // pass the same words to their scripts.
-        let arguments =
-            azp_process::args::split_task_lib(&i.string("arguments")?.unwrap_or_default());
+        // pass the same words to their scripts, plus single-quoted words.
+        let arguments = azp_process::arguments(&i.string("arguments")?.unwrap_or_default());
         // Not given (the agent then passes the sources directory) means the
         // default working directory, as with the toolkit.
+        let given_directory = i.file_path("workingDirectory")?;
         let working_directory = if i.boolean("disableAutoCwd")? {
-            i.file_path("workingDirectory")?
+            given_directory
         } else {
+            if given_directory.is_some() {
+                i.warn(
+                    "Working Directory (workingDirectory) is set, but Specify Working Directory (disableAutoCwd) is \
+                     not, so it has no effect: the script runs in $(System.DefaultWorkingDirectory), as with the AWS \
+                     Toolkit. Set disableAutoCwd: true to use it.",
+                );
+            }
             None
         };
         Ok(Self {
             common: CommonInputs::parse(i)?,
-            arguments,
+            arguments: arguments.words,
+            arguments_extended: arguments.differs_from_task_lib,
             script,
             working_directory,
             fail_on_standard_error: i.boolean("failOnStandardError")?,
@@ -241,17 +272,28 @@ pub async fn run(ctx: TaskContext) -> Result<String, TaskError> {
         }
     };
 
-    let endpoint = if inputs.refresh_credentials {
-        let e = CredentialsEndpoint::start(session.credentials().clone(), ctx.log()).await?;
-        ctx.log().info("The script gets its credentials from a local endpoint that refreshes them (AWS_CONTAINER_CREDENTIALS_FULL_URI).");
-        Some(e)
+    let provider = if inputs.refresh_credentials {
+        let p =
+            ContainerCredentialsProvider::start(session.credentials().clone(), ctx.log()).await?;
+        ctx.log().info("The script gets its credentials from a local container credentials provider that refreshes them (AWS_CONTAINER_CREDENTIALS_FULL_URI).");
+        Some(p)
     } else {
         None
     };
-    let child_env = match &endpoint {
-        Some(e) => session.child_env_with_endpoint(&base_env, e),
-        None => session.child_env(&base_env).await?,
-    };
+    let child_env = session
+        .child_env(
+            &base_env,
+            provider
+                .as_ref()
+                .map_or(ChildCredentials::Keys, ChildCredentials::Provider),
+        )
+        .await?;
+    if inputs.arguments_extended {
+        ctx.log().debug(&azp_process::args::extension_note(
+            "arguments",
+            &inputs.arguments,
+        ));
+    }
 
     let mut args = vec![script_arg(&script_path)];
     args.extend(inputs.arguments.iter().cloned());
@@ -271,8 +313,8 @@ pub async fn run(ctx: TaskContext) -> Result<String, TaskError> {
         watch_stderr: inputs.fail_on_standard_error,
     };
     let finished = run_child(&ctx, &spec).await;
-    if let Some(e) = endpoint {
-        e.stop().await;
+    if let Some(p) = provider {
+        p.stop().await;
     }
     finished?.into_result("The bash script", inputs.fail_on_standard_error)?;
     Ok("The bash script completed successfully.".into())

@@ -399,3 +399,85 @@ fn the_credentials_endpoint_serves_keys_that_never_expire() {
     );
     no_leaks(&run, &oidc);
 }
+
+// --- Issue 8: arguments as task-lib splits them plus single-quoted words,
+// and inputs that have no effect are said to have none. ---
+
+#[test]
+fn arguments_follow_task_libs_rule_plus_single_quoted_words() {
+    let oidc = oidc();
+    let agent = step(&oidc).debug(true);
+    let sources = agent.sources_dir();
+    std::fs::write(sources.join("args.sh"), "printf '[%s]' \"$@\"; echo\n").unwrap();
+    // Expected words from task-lib's _argStringToArray, plus the extension
+    // for a single-quoted word: '{"a": 1}' and 'two words' lose their quotes.
+    let run = agent
+        .input("scriptType", "filePath")
+        .input("filePath", "args.sh")
+        .input(
+            "arguments",
+            r#"'{"a": 1}' Type=='x' \\srv\share 'two words' "q \"x\"" ''"#,
+        )
+        .run(TASK);
+    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    assert!(
+        run.log
+            .contains(&r#"[{"a": 1}][Type=='x'][\\srv\share][two words][q "x"][]"#.to_owned()),
+        "{}",
+        run.log_text()
+    );
+    assert!(
+        run.log_text()
+            .contains("##[debug]arguments has single-quoted words, read as these words: "),
+        "{}",
+        run.log_text()
+    );
+    no_leaks(&run, &oidc);
+}
+
+#[test]
+fn a_working_directory_without_specify_working_directory_is_warned_about() {
+    let oidc = oidc();
+    let agent = inline(&oidc, "pwd");
+    let sources = agent.sources_dir();
+    std::fs::create_dir_all(sources.join("elsewhere")).unwrap();
+    let default_dir = sources.canonicalize().unwrap().display().to_string();
+    let run = agent.input("workingDirectory", "elsewhere").run(TASK);
+    // The toolkit's behaviour is kept (the default directory), and said.
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    assert_eq!(
+        run.warnings(),
+        vec![
+            "Working Directory (workingDirectory) is set, but Specify Working Directory (disableAutoCwd) is not, so \
+             it has no effect: the script runs in $(System.DefaultWorkingDirectory), as with the AWS Toolkit. Set \
+             disableAutoCwd: true to use it."
+        ]
+    );
+    assert!(run.log.contains(&default_dir), "{}", run.log_text());
+}
+
+#[test]
+fn a_script_path_with_an_inline_script_is_warned_about() {
+    let oidc = oidc();
+    let run = inline(&oidc, "echo inline-ran")
+        .input("filePath", "scripts/deploy.sh")
+        .run(TASK);
+    assert_eq!(
+        run.result,
+        StepResult::SucceededWithIssues,
+        "{}",
+        run.log_text()
+    );
+    assert!(run.log.contains(&"inline-ran".to_owned()));
+    assert_eq!(
+        run.warnings(),
+        vec![
+            "Script Path (filePath) is set, but Script Source (scriptType) is inline, so it has no effect: the inline script runs."
+        ]
+    );
+}

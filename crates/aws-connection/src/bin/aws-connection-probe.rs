@@ -1,11 +1,15 @@
 //! A probe task for the tests of `aws-connection`: resolves credentials and
 //! region exactly as the shipped tasks do, in a real process started by the
 //! agent harness, and reports what it got. Not shipped.
+//!
+//! Tests shorten the retry delays with `retryDelayMs` (and the STS attempts
+//! with `stsAttempts`), so that no test waits in real time for a backoff.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use aws_connection::connect;
 use aws_connection::inputs::{self, CommonInputs};
+use aws_connection::{ChildCredentials, connect};
 use azp_task::{InputError, InputKind, InputSpec, Inputs, TaskContext, TaskError, TaskInputs};
 
 #[derive(Debug)]
@@ -14,6 +18,8 @@ struct ProbeInputs {
     require_region: bool,
     forced_refreshes: i64,
     show_child_env: bool,
+    retry_delay_ms: Option<i64>,
+    sts_attempts: Option<i64>,
 }
 
 impl TaskInputs for ProbeInputs {
@@ -27,6 +33,8 @@ impl TaskInputs for ProbeInputs {
             "Show the child environment",
             InputKind::Boolean,
         ),
+        InputSpec::new("retryDelayMs", "First retry delay", InputKind::Int),
+        InputSpec::new("stsAttempts", "STS attempts", InputKind::Int),
     ];
 
     fn parse(i: &Inputs<'_>) -> Result<Self, InputError> {
@@ -35,6 +43,8 @@ impl TaskInputs for ProbeInputs {
             require_region: i.boolean("requireRegion")?,
             forced_refreshes: i.integer("forcedRefreshes")?.unwrap_or(0),
             show_child_env: i.boolean("showChildEnv")?,
+            retry_delay_ms: i.integer("retryDelayMs")?,
+            sts_attempts: i.integer("stsAttempts")?,
         })
     }
 }
@@ -45,19 +55,36 @@ fn main() -> ExitCode {
 
 async fn body(ctx: TaskContext) -> Result<String, TaskError> {
     let inputs: ProbeInputs = ctx.inputs()?;
-    let options = inputs
+    let mut options = inputs
         .common
         .connect_options("Probe", inputs.require_region);
+    if let Some(ms) = inputs.retry_delay_ms.and_then(|v| u64::try_from(v).ok()) {
+        let d = Duration::from_millis(ms);
+        options.sts_retry.base_delay = d;
+        options.sts_retry.max_delay = d;
+        options.token_retry.base_delay = d;
+        options.token_retry.max_delay = d;
+    }
+    if let Some(n) = inputs.sts_attempts.and_then(|v| u32::try_from(v).ok()) {
+        options.sts_retry.max_attempts = n;
+        options.token_retry.max_attempts = n;
+    }
     let session = connect(&ctx, &options).await?;
     let log = ctx.log();
     for _ in 0..inputs.forced_refreshes {
         session.credentials().refresh().await?;
         let sts = aws_sdk_sts::Client::new(session.sdk_config());
-        let id = sts.get_caller_identity().send().await?;
+        let id = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| aws_clients::describe(&e))?;
         log.info(&format!("After refresh: {}", id.arn().unwrap_or_default()));
     }
     if inputs.show_child_env {
-        let env = session.child_env(&ctx.child_env()).await?;
+        let env = session
+            .child_env(&ctx.child_env(), ChildCredentials::Keys)
+            .await?;
         for (k, v) in env
             .iter()
             .filter(|(k, _)| k.starts_with("AWS_") || k.to_ascii_uppercase().ends_with("_PROXY"))

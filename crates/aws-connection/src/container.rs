@@ -1,10 +1,12 @@
-//! A loopback container-credentials endpoint for long-running child processes.
+//! A loopback container credentials provider for long-running child processes.
 //!
 //! Keys put into a script's environment are a copy: they expire with their
 //! session. Instead, the AWS CLI and every AWS SDK can fetch credentials from
 //! an HTTP endpoint named by `AWS_CONTAINER_CREDENTIALS_FULL_URI`, sending
 //! `AWS_CONTAINER_AUTHORIZATION_TOKEN` as the `Authorization` header, and
-//! fetch again before the credentials expire. [`CredentialsEndpoint`] serves
+//! fetch again before the credentials expire: what the SDKs call the
+//! container credentials provider (AWS SDKs and Tools reference guide,
+//! "Container credential provider"). [`ContainerCredentialsProvider`] serves
 //! the task's [`RefreshingCredentials`] that way, so a Terraform apply of
 //! several hours never sees expired keys.
 //!
@@ -24,7 +26,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -32,14 +34,15 @@ use hyper::{Method, Request, Response, StatusCode};
 use ring::rand::SecureRandom;
 
 use crate::provider::{RefreshingCredentials, format_time};
+use aws_clients::names;
 use azp_task::{Logger, Secret};
 
 /// The path the credentials are served at.
 const PATH: &str = "/credentials";
 
-/// A running endpoint; stop it with [`CredentialsEndpoint::stop`].
+/// A running endpoint; stop it with [`ContainerCredentialsProvider::stop`].
 #[derive(Debug)]
-pub struct CredentialsEndpoint {
+pub struct ContainerCredentialsProvider {
     addr: SocketAddr,
     token: Secret,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -48,11 +51,11 @@ pub struct CredentialsEndpoint {
     closed: Arc<AtomicBool>,
 }
 
-/// The endpoint could not start.
+/// The provider could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum EndpointError {
+pub enum ContainerCredentialsError {
     /// No loopback port could be bound.
-    #[error("the credentials endpoint could not listen on 127.0.0.1: {0}")]
+    #[error("the container credentials provider could not listen on 127.0.0.1: {0}")]
     Bind(std::io::Error),
     /// No random token could be made.
     #[error("the operating system's random number generator failed")]
@@ -64,28 +67,30 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-impl CredentialsEndpoint {
+impl ContainerCredentialsProvider {
     /// Start serving `credentials` on a random loopback port. The token is
     /// registered as a secret on `log` before this returns.
     ///
     /// # Errors
-    /// [`EndpointError`] when no port or no token can be had.
+    /// [`ContainerCredentialsError`] when no port or no token can be had.
     pub async fn start(
         credentials: RefreshingCredentials,
         log: &Logger,
-    ) -> Result<Self, EndpointError> {
+    ) -> Result<Self, ContainerCredentialsError> {
         let mut bytes = [0u8; 32];
         ring::rand::SystemRandom::new()
             .fill(&mut bytes)
-            .map_err(|_| EndpointError::Random)?;
+            .map_err(|_| ContainerCredentialsError::Random)?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         log.set_secret(&token);
         let token = Secret::new(token);
 
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
-            .map_err(EndpointError::Bind)?;
-        let addr = listener.local_addr().map_err(EndpointError::Bind)?;
+            .map_err(ContainerCredentialsError::Bind)?;
+        let addr = listener
+            .local_addr()
+            .map_err(ContainerCredentialsError::Bind)?;
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
         let expected = token.clone();
         let log = log.clone();
@@ -125,16 +130,16 @@ impl CredentialsEndpoint {
         })
     }
 
-    /// The variables that point a child at the endpoint.
+    /// The variables that point a child at the provider.
     #[must_use]
     pub fn env(&self) -> [(&'static str, String); 2] {
         [
             (
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                names::AWS_CONTAINER_CREDENTIALS_FULL_URI,
                 format!("http://{}{PATH}", self.addr),
             ),
             (
-                "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                names::AWS_CONTAINER_AUTHORIZATION_TOKEN,
                 self.token.expose().to_owned(),
             ),
         ]
@@ -190,7 +195,7 @@ async fn answer(
                 "Token": c.session_token(),
                 // SDKs require an expiry; keys that never expire get one an
                 // hour ahead, and the same keys again when it comes.
-                "Expiration": format_time(c.expiry().unwrap_or_else(|| SystemTime::now() + Duration::from_secs(3600))),
+                "Expiration": format_time(c.expiry().unwrap_or_else(|| credentials.now() + Duration::from_secs(3600))),
             });
             reply(StatusCode::OK, body.to_string())
         }
