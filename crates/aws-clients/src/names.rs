@@ -5,6 +5,8 @@
 //! pass to the processes they start. Keeping them in one place means a typo
 //! is a compile error; the agent's own names are in `azp_task::env::names`.
 
+/// The prefix every one of these names has.
+pub const AWS_PREFIX: &str = "AWS_";
 /// Access key id.
 pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 /// Secret access key.

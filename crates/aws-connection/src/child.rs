@@ -26,7 +26,7 @@ use azp_task::Env;
 use azp_task::env::names as agent;
 
 use crate::container::ContainerCredentialsProvider;
-use crate::error::CredentialsError;
+use crate::error::ConnectError;
 use crate::session::AwsSession;
 
 /// How a child gets its credentials.
@@ -48,7 +48,7 @@ impl AwsSession {
         &self,
         base: &Env,
         credentials: ChildCredentials<'_>,
-    ) -> Result<Env, CredentialsError> {
+    ) -> Result<Env, ConnectError> {
         let mut env = base.clone();
         let replaces_credentials =
             self.injects_credentials() || matches!(credentials, ChildCredentials::Provider(_));

@@ -13,7 +13,7 @@ use azp_task::variables::VariableError;
 
 /// Why no credentials (or no region) could be had.
 #[derive(Debug, thiserror::Error)]
-pub enum CredentialsError {
+pub enum ConnectError {
     /// The selected connection could not be read.
     #[error(transparent)]
     Endpoint(#[from] EndpointError),

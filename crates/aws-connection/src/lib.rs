@@ -31,7 +31,7 @@ mod sources;
 pub mod sts;
 
 pub use child::ChildCredentials;
-pub use error::CredentialsError;
+pub use error::ConnectError;
 pub use provider::{Clock, ManualClock, RefreshingCredentials, SystemClock};
 pub use region::ResolvedRegion;
 pub use session::{AwsSession, CallerIdentity, ConnectOptions, connect, connect_with_clock};

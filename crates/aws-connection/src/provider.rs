@@ -12,15 +12,16 @@
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, future};
 use azp_task::Logger;
+pub use azp_task::time::{Clock, ManualClock, SystemClock};
 
-use crate::error::CredentialsError;
+use crate::error::ConnectError;
 
 /// How long before expiry credentials are replaced.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -28,56 +29,10 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// A boxed future, as the sources return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The time, injectable.
-pub trait Clock: Send + Sync + Debug {
-    /// Now.
-    fn now(&self) -> SystemTime;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
-
-/// A clock tests move by hand.
-#[derive(Debug, Clone)]
-pub struct ManualClock(Arc<Mutex<SystemTime>>);
-
-impl ManualClock {
-    /// A clock showing `start`.
-    #[must_use]
-    pub fn new(start: SystemTime) -> Self {
-        Self(Arc::new(Mutex::new(start)))
-    }
-
-    /// Move the clock forward.
-    pub fn advance(&self, by: Duration) {
-        let mut t = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *t += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> SystemTime {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 /// One way of getting a set of credentials.
 pub trait CredentialSource: Send + Sync + Debug {
     /// Get a fresh set.
-    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>>;
+    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, ConnectError>>;
 }
 
 struct Inner {
@@ -152,7 +107,7 @@ impl RefreshingCredentials {
     ///
     /// # Errors
     /// The source's error, when no still-valid credentials are at hand.
-    pub async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+    pub async fn credentials(&self) -> Result<Credentials, ConnectError> {
         let mut cached = self.inner.cached.lock().await;
         if let Some(c) = cached.as_ref().filter(|c| self.fresh(c)) {
             return Ok(c.clone());
@@ -164,7 +119,7 @@ impl RefreshingCredentials {
     ///
     /// # Errors
     /// The source's error, when no still-valid credentials are at hand.
-    pub async fn refresh(&self) -> Result<Credentials, CredentialsError> {
+    pub async fn refresh(&self) -> Result<Credentials, ConnectError> {
         let mut cached = self.inner.cached.lock().await;
         self.fetch_into(&mut cached).await
     }
@@ -172,7 +127,7 @@ impl RefreshingCredentials {
     async fn fetch_into(
         &self,
         cached: &mut Option<Credentials>,
-    ) -> Result<Credentials, CredentialsError> {
+    ) -> Result<Credentials, ConnectError> {
         let first = self.inner.fetches.fetch_add(1, Ordering::SeqCst) == 0;
         let log = &self.inner.log;
         match self.inner.source.fetch().await {
@@ -233,7 +188,7 @@ impl ProvideCredentials for RefreshingCredentials {
 pub struct StaticSource(pub Credentials);
 
 impl CredentialSource for StaticSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, ConnectError>> {
         Box::pin(async move { Ok(self.0.clone()) })
     }
 }
@@ -252,11 +207,11 @@ mod tests {
     }
 
     impl CredentialSource for Counting {
-        fn fetch(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+        fn fetch(&self) -> BoxFuture<'_, Result<Credentials, ConnectError>> {
             Box::pin(async move {
                 let n = self.n.fetch_add(1, Ordering::SeqCst) + 1;
                 if self.fail_from.is_some_and(|f| n >= f) {
-                    return Err(CredentialsError::NoRegion);
+                    return Err(ConnectError::NoRegion);
                 }
                 Ok(Credentials::new(
                     format!("ASIAKEY{n:013}"),

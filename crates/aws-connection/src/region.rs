@@ -15,7 +15,7 @@ use std::time::Duration;
 use azp_task::Env;
 use azp_task::variables::Variables;
 
-use crate::error::CredentialsError;
+use crate::error::ConnectError;
 use aws_clients::names;
 
 /// A resolved region and where it came from.
@@ -103,7 +103,7 @@ impl RegionLookup for Imds {
     }
 }
 
-fn check(value: &str, source: &'static str) -> Result<ResolvedRegion, CredentialsError> {
+fn check(value: &str, source: &'static str) -> Result<ResolvedRegion, ConnectError> {
     let name = value.trim().to_lowercase();
     let valid = !name.is_empty()
         && name.len() <= 32
@@ -113,7 +113,7 @@ fn check(value: &str, source: &'static str) -> Result<ResolvedRegion, Credential
     if valid {
         Ok(ResolvedRegion { name, source })
     } else {
-        Err(CredentialsError::InvalidRegion {
+        Err(ConnectError::InvalidRegion {
             value: value.to_owned(),
             origin: source,
         })
@@ -123,13 +123,13 @@ fn check(value: &str, source: &'static str) -> Result<ResolvedRegion, Credential
 /// Find the region; `Ok(None)` when nothing configures one.
 ///
 /// # Errors
-/// [`CredentialsError::InvalidRegion`] for a value that is not a region name.
+/// [`ConnectError::InvalidRegion`] for a value that is not a region name.
 pub async fn resolve(
     input: Option<&str>,
     env: &Env,
     profile: Option<&dyn RegionLookup>,
     imds: Option<&dyn RegionLookup>,
-) -> Result<Option<ResolvedRegion>, CredentialsError> {
+) -> Result<Option<ResolvedRegion>, ConnectError> {
     if let Some(v) = input.map(str::trim).filter(|v| !v.is_empty()) {
         return check(v, "the task's regionName input").map(Some);
     }
@@ -137,7 +137,7 @@ pub async fn resolve(
         return check(v, "the AWS.Region variable (AWS_REGION)").map(Some);
     }
     if let Some(v) = env.get_non_empty(names::AWS_DEFAULT_REGION) {
-        return check(v, "AWS_DEFAULT_REGION").map(Some);
+        return check(v, names::AWS_DEFAULT_REGION).map(Some);
     }
     if let Some(profile) = profile
         && let Some(v) = profile.region().await
@@ -167,7 +167,7 @@ mod tests {
         input: Option<&str>,
         env: &[(&str, &str)],
         imds: Option<&'static str>,
-    ) -> Result<Option<ResolvedRegion>, CredentialsError> {
+    ) -> Result<Option<ResolvedRegion>, ConnectError> {
         resolve(
             input,
             &Env::from_pairs(env.iter().copied()),

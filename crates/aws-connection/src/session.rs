@@ -34,15 +34,15 @@ use azp_task::oidc::{OidcTokenRequest, RetryPolicy};
 use azp_task::proxy::AgentProxy;
 use azp_task::{Logger, TaskContext};
 
-use crate::error::CredentialsError;
-use crate::provider::{Clock, RefreshingCredentials, SystemClock, format_time};
+use crate::error::ConnectError;
+use crate::provider::{Clock, RefreshingCredentials, format_time};
 use crate::region::{Imds, ProfileRegion, RegionLookup, ResolvedRegion};
 use crate::settings::{Plan, Planned, vars};
 use crate::signer::Signer;
-use crate::sts::StsRetry;
+use azp_task::time::Backoff;
 
 /// What a task tells [`connect`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// The `awsCredentials` input: the selected connection's id, if any.
     pub connection: Option<String>,
@@ -54,9 +54,22 @@ pub struct ConnectOptions {
     /// (`VSTS-<name>`, as the toolkit sets it).
     pub task_name: String,
     /// STS retry bounds (tests shorten them).
-    pub sts_retry: StsRetry,
+    pub sts_retry: Backoff,
     /// OIDC token request retry bounds (tests shorten them).
     pub token_retry: RetryPolicy,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            connection: None,
+            region: None,
+            region_required: false,
+            task_name: String::new(),
+            sts_retry: crate::sts::default_sts_backoff(),
+            token_retry: RetryPolicy::default(),
+        }
+    }
 }
 
 /// The identity the credentials belong to.
@@ -89,16 +102,16 @@ impl Drop for Group<'_> {
     }
 }
 
-/// Connect with the system clock.
+/// Connect, on the task's clock.
 ///
 /// # Errors
-/// Any [`CredentialsError`]; an explicitly configured method that fails is
+/// Any [`ConnectError`]; an explicitly configured method that fails is
 /// an error, never a fallback to another method.
 pub async fn connect(
     ctx: &TaskContext,
     options: &ConnectOptions,
-) -> Result<AwsSession, CredentialsError> {
-    connect_with_clock(ctx, options, Arc::new(SystemClock)).await
+) -> Result<AwsSession, ConnectError> {
+    connect_with_clock(ctx, options, ctx.clock()).await
 }
 
 /// [`connect`] with an explicit clock (tests move time instead of sleeping).
@@ -109,7 +122,7 @@ pub async fn connect_with_clock(
     ctx: &TaskContext,
     options: &ConnectOptions,
     clock: Arc<dyn Clock>,
-) -> Result<AwsSession, CredentialsError> {
+) -> Result<AwsSession, ConnectError> {
     let log = ctx.log();
     log.group("AWS credentials");
     let _group = Group(log);
@@ -118,7 +131,7 @@ pub async fn connect_with_clock(
     let token_request = prepare_token_request(ctx, &planned.plan)?;
     let proxy = ctx.proxy()?.cloned();
     let http = aws_clients::http::sdk_http_client(proxy.as_ref(), log)
-        .map_err(|e| CredentialsError::Http(e.to_string()))?;
+        .map_err(|e| ConnectError::Http(e.to_string()))?;
     let region = resolve_region(ctx, options, &http, &planned.plan).await?;
     let sts_region = region
         .as_ref()
@@ -129,7 +142,7 @@ pub async fn connect_with_clock(
     let token_http = match &token_request {
         Some(_) => Some(
             azp_task::http::client(proxy.as_ref())
-                .map_err(|e| CredentialsError::Http(e.to_string()))?,
+                .map_err(|e| ConnectError::Http(e.to_string()))?,
         ),
         None => None,
     };
@@ -175,7 +188,7 @@ pub async fn connect_with_clock(
 }
 
 /// Step 1: the plan, with its warnings logged.
-fn plan_settings(ctx: &TaskContext, options: &ConnectOptions) -> Result<Planned, CredentialsError> {
+fn plan_settings(ctx: &TaskContext, options: &ConnectOptions) -> Result<Planned, ConnectError> {
     let endpoint = options
         .connection
         .as_deref()
@@ -192,13 +205,13 @@ fn plan_settings(ctx: &TaskContext, options: &ConnectOptions) -> Result<Planned,
 fn prepare_token_request(
     ctx: &TaskContext,
     plan: &Plan,
-) -> Result<Option<OidcTokenRequest>, CredentialsError> {
+) -> Result<Option<OidcTokenRequest>, ConnectError> {
     let Plan::WebIdentity { connection_id, .. } = plan else {
         return Ok(None);
     };
     ctx.oidc_token_request(connection_id)
         .map(Some)
-        .map_err(|source| CredentialsError::OidcToken {
+        .map_err(|source| ConnectError::OidcToken {
             connection: connection_id.clone(),
             source,
         })
@@ -211,7 +224,7 @@ async fn resolve_region(
     options: &ConnectOptions,
     http: &SharedHttpClient,
     plan: &Plan,
-) -> Result<Option<ResolvedRegion>, CredentialsError> {
+) -> Result<Option<ResolvedRegion>, ConnectError> {
     let imds = Imds::from_env(ctx.env(), http.clone());
     let region = crate::region::resolve(
         options.region.as_deref(),
@@ -223,7 +236,7 @@ async fn resolve_region(
     let log = ctx.log();
     match &region {
         Some(r) => log.info(&format!("Region: {} (from {}).", r.name, r.source)),
-        None if options.region_required => return Err(CredentialsError::NoRegion),
+        None if options.region_required => return Err(ConnectError::NoRegion),
         None => log.info(&format!(
             "No AWS region is configured; STS calls use {}.",
             fallback_region(plan)
@@ -251,7 +264,7 @@ async fn verify(
     ctx: &TaskContext,
     sdk_config: &SdkConfig,
     signer: &Signer,
-) -> Result<Option<CallerIdentity>, CredentialsError> {
+) -> Result<Option<CallerIdentity>, ConnectError> {
     let log = ctx.log();
     if !ctx
         .variables()
@@ -274,7 +287,7 @@ async fn verify(
         Err(e) => {
             let error = aws_clients::describe(&e);
             if is_credentials_error(error.code()) {
-                return Err(CredentialsError::CredentialsRejected {
+                return Err(ConnectError::CredentialsRejected {
                     operation: "sts:GetCallerIdentity",
                     whose: signer.whose(),
                     advice: signer.advice(error.code()),
@@ -291,7 +304,7 @@ async fn verify(
                       and AWS_ENDPOINT_URL_STS, then run again."
                     .to_owned(),
             };
-            return Err(CredentialsError::Verification {
+            return Err(ConnectError::Verification {
                 error: Box::new(error),
                 advice,
             });

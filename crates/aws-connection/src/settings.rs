@@ -17,7 +17,7 @@ use azp_task::endpoint::ServiceEndpoint;
 use azp_task::variables::Variables;
 use azp_task::{Env, Secret};
 
-use crate::error::CredentialsError;
+use crate::error::ConnectError;
 
 /// Pipeline variables read by the credential resolution.
 pub mod vars {
@@ -167,16 +167,15 @@ impl RoleArn {
     /// `field` names where it came from, for the message.
     ///
     /// # Errors
-    /// [`CredentialsError::InvalidRoleArn`], saying which rule failed and
+    /// [`ConnectError::InvalidRoleArn`], saying which rule failed and
     /// where, without repeating the value.
-    pub fn parse(value: &str, field: &str) -> Result<Self, CredentialsError> {
+    pub fn parse(value: &str, field: &str) -> Result<Self, ConnectError> {
         let value = value.trim();
-        let parts = crate::iam::parse_role_arn(value).map_err(|problem| {
-            CredentialsError::InvalidRoleArn {
+        let parts =
+            crate::iam::parse_role_arn(value).map_err(|problem| ConnectError::InvalidRoleArn {
                 field: field.to_owned(),
                 problem: problem.0,
-            }
-        })?;
+            })?;
         Ok(Self {
             arn: value.to_owned(),
             partition: parts.partition,
@@ -328,10 +327,10 @@ pub fn session_duration(vars: &Variables<'_>) -> (Duration, Option<String>) {
 /// Check a role session name against STS's rule, `[\w+=,.@-]{2,64}`.
 ///
 /// # Errors
-/// [`CredentialsError::InvalidSessionName`], naming the rule and position
+/// [`ConnectError::InvalidSessionName`], naming the rule and position
 /// without repeating the value.
-pub fn check_session_name(name: &str, field: &str) -> Result<(), CredentialsError> {
-    crate::iam::check_session_name(name).map_err(|problem| CredentialsError::InvalidSessionName {
+pub fn check_session_name(name: &str, field: &str) -> Result<(), ConnectError> {
+    crate::iam::check_session_name(name).map_err(|problem| ConnectError::InvalidSessionName {
         field: field.to_owned(),
         problem: problem.0,
     })
@@ -359,7 +358,7 @@ struct Raw {
 }
 
 impl Raw {
-    fn keys(&mut self, warnings: &mut Vec<String>) -> Result<Option<StaticKeys>, CredentialsError> {
+    fn keys(&mut self, warnings: &mut Vec<String>) -> Result<Option<StaticKeys>, ConnectError> {
         match (self.access_key_id.take(), self.secret_access_key.take()) {
             (Some(access_key_id), Some(secret_access_key)) => {
                 let mut keys = StaticKeys {
@@ -384,7 +383,7 @@ impl Raw {
                 Ok(Some(keys))
             }
             (None, None) => Ok(None),
-            (id, _) => Err(CredentialsError::PartialKeys {
+            (id, _) => Err(ConnectError::PartialKeys {
                 origin: self.origin.describe(),
                 missing: self.origin.field(if id.is_some() {
                     fields::SECRET_ACCESS_KEY
@@ -399,7 +398,7 @@ impl Raw {
         &mut self,
         duration: Duration,
         warnings: &mut Vec<String>,
-    ) -> Result<Option<RoleSpec>, CredentialsError> {
+    ) -> Result<Option<RoleSpec>, ConnectError> {
         let Some(arn) = self.role.take() else {
             for (value, field) in [
                 (self.session_name.is_some(), fields::SESSION_NAME),
@@ -447,10 +446,10 @@ pub(crate) fn capitalise(s: &str) -> String {
 /// Decide how to get credentials.
 ///
 /// # Errors
-/// A [`CredentialsError`] for settings that cannot work: half a key pair,
+/// A [`ConnectError`] for settings that cannot work: half a key pair,
 /// OIDC without a role, a Use OIDC value that is neither true nor false, an
 /// empty connection, a malformed role ARN or session name.
-pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, CredentialsError> {
+pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, ConnectError> {
     let vars = Variables::new(env);
     let (duration, duration_warning) = session_duration(&vars);
     let mut warnings: Vec<String> = duration_warning.into_iter().collect();
@@ -490,7 +489,7 @@ pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, 
     let use_oidc = match param(params::USE_OIDC) {
         None => false,
         Some(v) => azp_task::variables::parse_bool(v.expose()).ok_or_else(|| {
-            CredentialsError::InvalidCheckbox {
+            ConnectError::InvalidCheckbox {
                 connection: ep.id.clone(),
                 label: "Use OIDC",
                 param: params::USE_OIDC,
@@ -538,7 +537,7 @@ pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, 
         .collect();
         let external_id = raw.external_id.take();
         let Some(role) = raw.role(duration, &mut warnings)? else {
-            return Err(CredentialsError::OidcWithoutRole {
+            return Err(ConnectError::OidcWithoutRole {
                 connection: ep.id.clone(),
             });
         };
@@ -566,7 +565,7 @@ pub fn plan(env: &Env, connection: Option<&ServiceEndpoint>) -> Result<Planned, 
             (Some(keys), role) => Plan::Keys { keys, role },
             (None, Some(role)) => Plan::Ambient { role: Some(role) },
             (None, None) => {
-                return Err(CredentialsError::EmptyConnection {
+                return Err(ConnectError::EmptyConnection {
                     connection: ep.id.clone(),
                 });
             }
@@ -598,7 +597,7 @@ mod tests {
     fn plan_of(
         env: &[(&str, &str)],
         params: Option<&[(&str, &str)]>,
-    ) -> Result<Planned, CredentialsError> {
+    ) -> Result<Planned, ConnectError> {
         let ep = params.map(connection);
         plan(&Env::from_pairs(env.iter().copied()), ep.as_ref())
     }
@@ -660,7 +659,7 @@ mod tests {
     #[test]
     fn oidc_without_role_fails() {
         let err = plan_of(&[], Some(&[("useOIDC", "true")])).unwrap_err();
-        assert!(matches!(err, CredentialsError::OidcWithoutRole { .. }));
+        assert!(matches!(err, ConnectError::OidcWithoutRole { .. }));
         assert!(err.to_string().contains("Role to Assume"), "{err}");
     }
 
@@ -769,7 +768,7 @@ mod tests {
             let err =
                 plan_of(&[], Some(&[("useOIDC", value), ("assumeRoleArn", ROLE)])).unwrap_err();
             assert!(
-                matches!(err, CredentialsError::InvalidCheckbox { .. }),
+                matches!(err, ConnectError::InvalidCheckbox { .. }),
                 "{value}"
             );
             let text = err.to_string();
@@ -834,7 +833,7 @@ mod tests {
     #[test]
     fn an_empty_connection_fails() {
         let err = plan_of(&[], Some(&[("useOIDC", "false")])).unwrap_err();
-        assert!(matches!(err, CredentialsError::EmptyConnection { .. }));
+        assert!(matches!(err, ConnectError::EmptyConnection { .. }));
     }
 
     #[test]
@@ -903,7 +902,7 @@ mod tests {
             ]),
         )
         .unwrap_err();
-        assert!(matches!(err, CredentialsError::InvalidSessionName { .. }));
+        assert!(matches!(err, ConnectError::InvalidSessionName { .. }));
         assert_eq!(
             err.to_string(),
             format!(

@@ -25,11 +25,12 @@ use aws_types::region::Region;
 use azp_task::Logger;
 use azp_task::oidc::{OidcTokenRequest, RetryPolicy};
 
-use crate::error::{AmbientNeed, CredentialsError};
+use crate::error::{AmbientNeed, ConnectError};
 use crate::provider::{BoxFuture, Clock, CredentialSource, StaticSource};
 use crate::settings::{Origin, Plan};
 use crate::signer::Signer;
-use crate::sts::{AssumeRoleSource, StsRetry, WebIdentitySettings, WebIdentitySource};
+use crate::sts::{AssumeRoleSource, WebIdentitySettings, WebIdentitySource};
+use azp_task::time::Backoff;
 
 /// What building a source needs from the connection steps before it.
 pub(crate) struct Setup<'a> {
@@ -38,7 +39,7 @@ pub(crate) struct Setup<'a> {
     pub anonymous: &'a SdkConfig,
     pub http: SharedHttpClient,
     pub sts_region: String,
-    pub sts_retry: StsRetry,
+    pub sts_retry: Backoff,
     /// The OIDC token request, built and checked before any network call.
     pub token_request: Option<OidcTokenRequest>,
     pub token_http: Option<reqwest::Client>,
@@ -60,7 +61,7 @@ pub(crate) async fn build(
     plan: Plan,
     origin: &Origin,
     setup: Setup<'_>,
-) -> Result<Built, CredentialsError> {
+) -> Result<Built, ConnectError> {
     let log = setup.log;
     match plan {
         Plan::WebIdentity {
@@ -71,7 +72,7 @@ pub(crate) async fn build(
                 "Using OIDC federation from service connection {connection_id}."
             ));
             let (Some(request), Some(http)) = (setup.token_request, setup.token_http) else {
-                return Err(CredentialsError::Http(
+                return Err(ConnectError::Http(
                     "the OIDC token request was not prepared".into(),
                 ));
             };
@@ -131,6 +132,7 @@ pub(crate) async fn build(
                             setup.sts_retry,
                             signer,
                             log.clone(),
+                            setup.clock,
                         )),
                         inject: true,
                         signer: Signer::Session,
@@ -170,6 +172,7 @@ pub(crate) async fn build(
                             setup.sts_retry,
                             Signer::Ambient,
                             log.clone(),
+                            setup.clock,
                         )),
                         inject: true,
                         signer: Signer::Session,
@@ -244,11 +247,11 @@ impl ProvideCredentials for AmbientCredentials {
 }
 
 impl CredentialSource for AmbientCredentials {
-    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, ConnectError>> {
         Box::pin(async move {
             self.get()
                 .await
-                .map_err(|e| CredentialsError::NoAmbientCredentials {
+                .map_err(|e| ConnectError::NoAmbientCredentials {
                     context: self.need.clone(),
                     detail: aws_clients::error::render_chain(&e),
                 })

@@ -32,8 +32,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use azp_task::Logger;
 use azp_task::jwt::JwtClaims;
 use azp_task::oidc::{OidcToken, OidcTokenRequest, RetryPolicy};
+use azp_task::time::Backoff;
 
-use crate::error::CredentialsError;
+use crate::error::ConnectError;
 use crate::provider::{BoxFuture, Clock, CredentialSource};
 use crate::settings::{DEFAULT_DURATION, RoleArn, RoleSpec, vars};
 use crate::signer::Signer;
@@ -41,34 +42,14 @@ use crate::signer::Signer;
 /// A token older than this is replaced before the next STS attempt.
 pub const TOKEN_MAX_AGE: Duration = Duration::from_secs(300);
 
-/// Retry bounds of the STS exchanges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StsRetry {
-    /// Attempts in all.
-    pub max_attempts: u32,
-    /// First delay; doubles each time.
-    pub base_delay: Duration,
-    /// Longest delay.
-    pub max_delay: Duration,
-}
-
-impl Default for StsRetry {
-    fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(20),
-        }
-    }
-}
-
-impl StsRetry {
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
-            .min(self.max_delay);
-        exp / 2 + exp.mul_f64(fastrand::f64() / 2.0)
+/// The retry bounds of the STS exchanges: five attempts, 1 s doubling to
+/// at most 20 s, with jitter.
+#[must_use]
+pub fn default_sts_backoff() -> Backoff {
+    Backoff {
+        max_attempts: 5,
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(20),
     }
 }
 
@@ -175,8 +156,8 @@ pub fn issuer_host(iss: &str) -> String {
 fn credentials_from(
     out: Option<aws_sdk_sts::types::Credentials>,
     provider: &'static str,
-) -> Result<Credentials, CredentialsError> {
-    let c = out.ok_or_else(|| CredentialsError::Http("STS answered without credentials".into()))?;
+) -> Result<Credentials, ConnectError> {
+    let c = out.ok_or_else(|| ConnectError::Http("STS answered without credentials".into()))?;
     let expiry = SystemTime::try_from(*c.expiration()).ok();
     Ok(Credentials::new(
         c.access_key_id(),
@@ -200,7 +181,7 @@ enum Stop {
     /// Not retryable: the caller adds a hint.
     Fatal(AwsError),
     /// A finished error.
-    Error(CredentialsError),
+    Error(ConnectError),
 }
 
 /// The session length of a role, lowered once to 3600 s when the role (or
@@ -225,7 +206,8 @@ impl SessionLength {
 /// The retry state of one exchange.
 struct Attempts<'a> {
     log: &'a Logger,
-    retry: StsRetry,
+    clock: &'a dyn Clock,
+    retry: Backoff,
     role: &'a RoleSpec,
     length: &'a SessionLength,
     operation: &'static str,
@@ -233,7 +215,7 @@ struct Attempts<'a> {
 }
 
 impl<'a> Attempts<'a> {
-    fn fatal(&self, error: AwsError, hint: String) -> CredentialsError {
+    fn fatal(&self, error: AwsError, hint: String) -> ConnectError {
         let lower = error.message.to_lowercase();
         let hint = match error.code() {
             "ValidationError" if hint.is_empty() && lower.contains("role chaining") => format!(
@@ -250,7 +232,7 @@ impl<'a> Attempts<'a> {
                 .unwrap_or_default(),
             _ => hint,
         };
-        CredentialsError::Sts {
+        ConnectError::Sts {
             operation: self.operation,
             role: self.role.arn.describe(),
             error: Box::new(error),
@@ -299,8 +281,8 @@ impl<'a> Attempts<'a> {
 
     /// Wait before the next attempt, or stop when the attempts are used up.
     async fn pause(&mut self, reason: String) -> Result<(), Stop> {
-        if self.attempt >= self.retry.max_attempts {
-            return Err(Stop::Error(CredentialsError::StsExhausted {
+        if !self.retry.allows_another(self.attempt) {
+            return Err(Stop::Error(ConnectError::StsExhausted {
                 operation: self.operation,
                 role: self.role.arn.describe(),
                 attempts: self.attempt,
@@ -315,7 +297,7 @@ impl<'a> Attempts<'a> {
             self.attempt + 1,
             self.retry.max_attempts
         ));
-        tokio::time::sleep(delay).await;
+        self.clock.sleep(delay).await;
         self.attempt += 1;
         Ok(())
     }
@@ -332,7 +314,7 @@ pub struct WebIdentitySource {
     role: RoleSpec,
     length: SessionLength,
     sts: aws_sdk_sts::Client,
-    retry: StsRetry,
+    retry: Backoff,
     clock: Arc<dyn Clock>,
     described: AtomicBool,
 }
@@ -353,7 +335,7 @@ pub struct WebIdentitySettings {
     /// An STS client with retries off; the call is unsigned.
     pub sts: aws_sdk_sts::Client,
     /// STS retries.
-    pub retry: StsRetry,
+    pub retry: Backoff,
 }
 
 impl WebIdentitySource {
@@ -376,12 +358,17 @@ impl WebIdentitySource {
         }
     }
 
-    async fn token(&self) -> Result<(OidcToken, SystemTime), CredentialsError> {
+    async fn token(&self) -> Result<(OidcToken, SystemTime), ConnectError> {
         let token = self
             .request
-            .fetch(&self.http, &self.log, &self.token_retry)
+            .fetch(
+                &self.http,
+                &self.log,
+                &self.token_retry,
+                self.clock.as_ref(),
+            )
             .await
-            .map_err(|source| CredentialsError::OidcToken {
+            .map_err(|source| ConnectError::OidcToken {
                 connection: self.connection_id.clone(),
                 source,
             })?;
@@ -411,10 +398,11 @@ impl WebIdentitySource {
         Ok((token, self.clock.now()))
     }
 
-    async fn exchange(&self) -> Result<Credentials, CredentialsError> {
+    async fn exchange(&self) -> Result<Credentials, ConnectError> {
         let (mut token, mut fetched) = self.token().await?;
         let mut attempts = Attempts {
             log: &self.log,
+            clock: self.clock.as_ref(),
             retry: self.retry,
             role: &self.role,
             length: &self.length,
@@ -465,8 +453,8 @@ impl WebIdentitySource {
         }
     }
 
-    fn denied(&self, claims: &JwtClaims, error: AwsError) -> CredentialsError {
-        CredentialsError::WebIdentityDenied(Box::new(crate::error::WebIdentityDenial {
+    fn denied(&self, claims: &JwtClaims, error: AwsError) -> ConnectError {
+        ConnectError::WebIdentityDenied(Box::new(crate::error::WebIdentityDenial {
             role: self.role.arn.describe(),
             account: self.role.arn.account.clone(),
             error,
@@ -480,7 +468,7 @@ impl WebIdentitySource {
 }
 
 impl CredentialSource for WebIdentitySource {
-    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, ConnectError>> {
         Box::pin(self.exchange())
     }
 }
@@ -489,27 +477,31 @@ impl CredentialSource for WebIdentitySource {
 #[derive(Debug)]
 pub struct AssumeRoleSource {
     log: Logger,
+    clock: Arc<dyn Clock>,
     role: RoleSpec,
     length: SessionLength,
     sts: aws_sdk_sts::Client,
-    retry: StsRetry,
+    retry: Backoff,
     signer: Signer,
     described: AtomicBool,
 }
 
 impl AssumeRoleSource {
     /// A source that assumes `role` with the credentials `sts` signs with
-    /// (described by `signer`) on every fetch.
+    /// (described by `signer`) on every fetch, retrying with `retry` on
+    /// `clock`.
     #[must_use]
     pub fn new(
         role: RoleSpec,
         sts: aws_sdk_sts::Client,
-        retry: StsRetry,
+        retry: Backoff,
         signer: Signer,
         log: Logger,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             log,
+            clock,
             length: SessionLength::new(role.duration),
             role,
             sts,
@@ -519,7 +511,7 @@ impl AssumeRoleSource {
         }
     }
 
-    async fn exchange(&self) -> Result<Credentials, CredentialsError> {
+    async fn exchange(&self) -> Result<Credentials, ConnectError> {
         if !self.described.swap(true, Ordering::SeqCst) {
             self.log.info(&format!(
                 "Assuming {} with {} (session name {}, {} s{}).",
@@ -536,6 +528,7 @@ impl AssumeRoleSource {
         }
         let mut attempts = Attempts {
             log: &self.log,
+            clock: self.clock.as_ref(),
             retry: self.retry,
             role: &self.role,
             length: &self.length,
@@ -574,7 +567,7 @@ impl AssumeRoleSource {
                     } else {
                         String::new()
                     };
-                    return Err(CredentialsError::AssumeRoleDenied {
+                    return Err(ConnectError::AssumeRoleDenied {
                         role: self.role.arn.describe(),
                         caller,
                         error: Box::new(error),
@@ -582,7 +575,7 @@ impl AssumeRoleSource {
                     });
                 }
                 Err(Stop::Rejected(error)) => {
-                    return Err(CredentialsError::CredentialsRejected {
+                    return Err(ConnectError::CredentialsRejected {
                         operation: "AssumeRole",
                         whose: self.signer.whose(),
                         advice: self.signer.advice(error.code()),
@@ -597,7 +590,7 @@ impl AssumeRoleSource {
 }
 
 impl CredentialSource for AssumeRoleSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
+    fn fetch(&self) -> BoxFuture<'_, Result<Credentials, ConnectError>> {
         Box::pin(self.exchange())
     }
 }

@@ -10,8 +10,9 @@ const CONNECTION: &str = fixtures::CONNECTION_ID;
 const ROLE: &str = fixtures::ROLE_ARN;
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
+/// The probe, on virtual time: retry backoffs take no real time.
 fn agent() -> Agent {
-    fixtures::isolated(concat!(env!("CARGO_MANIFEST_DIR"), "/probe"))
+    fixtures::isolated(concat!(env!("CARGO_MANIFEST_DIR"), "/probe")).input("virtualTime", "true")
 }
 
 fn moto_agent() -> Agent {
@@ -1014,7 +1015,6 @@ fn assume_role_agent(s: &ScriptedServer, key_id: &str, token: Option<&str>) -> A
         .env("AWS_ENDPOINT_URL_STS", &s.url())
         .service_connection("awsCredentials", CONNECTION, ep)
         .input("regionName", "eu-west-1")
-        .input("retryDelayMs", "1")
 }
 
 fn assume_role_calls(s: &ScriptedServer) -> usize {

@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use aws_connection::provider::{Clock, CredentialSource};
 use aws_connection::settings::{RoleArn, RoleSpec};
-use aws_connection::sts::{StsRetry, WebIdentitySettings, WebIdentitySource};
+use aws_connection::sts::{WebIdentitySettings, WebIdentitySource};
 use azp_task::log::SharedBuffer;
 use azp_task::oidc::{OidcTokenRequest, RetryPolicy};
+use azp_task::time::{Backoff, Sleep};
 use azp_task::{Env, Logger};
 use azp_testkit::scripted::{Match, ScriptedServer, sts};
 
@@ -27,6 +28,11 @@ impl Clock for SteppingClock {
         let current = *t;
         *t += self.step;
         current
+    }
+
+    // Backoff waits cost nothing: the clock moves by reading it.
+    fn sleep(&self, _: Duration) -> Sleep {
+        Box::pin(std::future::ready(()))
     }
 }
 
@@ -71,7 +77,7 @@ async fn a_stale_token_is_replaced_before_the_next_attempt() {
     // Each reading of the clock moves it 200 s: the token is 200 s old at the
     // first attempt, 400 s (over the 300 s limit) at the second.
     let clock = Arc::new(SteppingClock {
-        now: Mutex::new(SystemTime::now()),
+        now: Mutex::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)),
         step: Duration::from_secs(200),
     });
     let source = WebIdentitySource::new(
@@ -87,10 +93,10 @@ async fn a_stale_token_is_replaced_before_the_next_attempt() {
                 duration: Duration::from_secs(3600),
             },
             sts: sts_client,
-            retry: StsRetry {
+            retry: Backoff {
                 max_attempts: 5,
-                base_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(5),
+                base_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(20),
             },
         },
         log,

@@ -16,8 +16,11 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
+use azp_task::time::{Clock, Stopwatch, SystemClock};
+
+use aws_clients::names;
 use azp_testkit::fixtures::{self, oidc_server};
 use azp_testkit::{Agent, Moto, OidcServer, StepResult, TaskRun};
 
@@ -49,7 +52,7 @@ fn run_step(extension: &Path, moto: &Moto, oidc: &OidcServer, step: &Step<'_>) -
     let task = extension_checks::read_json(&dir.join("task.json"));
     let mut agent = fixtures::isolated(&dir)
         .with_test_tools()
-        .env("AWS_ENDPOINT_URL", &moto.endpoint())
+        .env(names::AWS_ENDPOINT_URL, &moto.endpoint())
         .service_connection(
             "awsCredentials",
             fixtures::CONNECTION_ID,
@@ -75,7 +78,7 @@ fn run_step(extension: &Path, moto: &Moto, oidc: &OidcServer, step: &Step<'_>) -
         task["version"]["Major"], task["version"]["Minor"], task["version"]["Patch"]
     );
     println!("{rule}");
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let run = agent.run_process(
         &fixtures::node(),
         &[&dir.join("launcher.js").display().to_string()],
@@ -160,7 +163,8 @@ echo \"AWS_ACCESS_KEY_ID in the script's environment: $AWS_ACCESS_KEY_ID\"";
 }
 
 fn now_ns() -> u128 {
-    SystemTime::now()
+    SystemClock
+        .now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
 }
@@ -175,7 +179,7 @@ fn one_start(
 ) -> (f64, f64) {
     let dir = extension.join("tasks/AWSShellScript");
     let agent: Agent = fixtures::isolated(&dir)
-        .env("AWS_ENDPOINT_URL", moto)
+        .env(names::AWS_ENDPOINT_URL, moto)
         .service_connection(
             "awsCredentials",
             fixtures::CONNECTION_ID,
@@ -193,7 +197,7 @@ fn one_start(
         let _ = std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755));
     }
     let launched = now_ns();
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let run = if via_node {
         agent.run_process(
             &fixtures::node(),

@@ -13,6 +13,7 @@
 //! - [`oidc`] and [`jwt`]: the job's OIDC token for a service connection.
 //! - [`proxy`] and [`http`]: the agent's proxy and the shared HTTP client.
 //! - [`child`]: the scrubbed environment for child processes.
+//! - [`time`]: the injectable clock, and the one backoff type of every retry.
 //! - [`run()`]: the entry point a task's `main` calls.
 
 pub mod child;
@@ -26,6 +27,7 @@ pub mod oidc;
 pub mod proxy;
 mod run;
 pub mod secret;
+pub mod time;
 pub mod variables;
 
 pub use env::Env;

@@ -20,16 +20,13 @@ use crate::env::{Env, names};
 use crate::jwt::{JwtClaims, decode_claims};
 use crate::log::Logger;
 use crate::secret::Secret;
+use crate::time::{Backoff, Clock};
 
 /// How the token request retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub max_attempts: u32,
-    /// Delay before the second attempt; it doubles each time.
-    pub base_delay: Duration,
-    /// Upper bound of one delay.
-    pub max_delay: Duration,
+    /// Attempts and delays.
+    pub backoff: Backoff,
     /// No retry starts once this much time has passed since the first attempt.
     pub budget: Duration,
     /// Time limit of one attempt.
@@ -39,26 +36,14 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_attempts: 6,
-            base_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(30),
+            backoff: Backoff {
+                max_attempts: 6,
+                base_delay: Duration::from_secs(2),
+                max_delay: Duration::from_secs(30),
+            },
             budget: Duration::from_secs(120),
             attempt_timeout: Duration::from_secs(30),
         }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay before attempt `attempt + 1` (attempt counts from 1):
-    /// exponential, capped, with "equal jitter" (half fixed, half random)
-    /// so that many jobs failing together do not retry in lockstep.
-    #[must_use]
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        let capped = exp.min(self.max_delay);
-        capped / 2 + capped.mul_f64(fastrand::f64() / 2.0)
     }
 }
 
@@ -261,8 +246,8 @@ impl OidcTokenRequest {
         &self.url
     }
 
-    /// Ask for the token, retrying transient failures, and register it as a
-    /// secret on `log` before returning it.
+    /// Ask for the token, retrying transient failures (waiting on `clock`),
+    /// and register it as a secret on `log` before returning it.
     ///
     /// # Errors
     /// Any [`OidcError`].
@@ -271,17 +256,19 @@ impl OidcTokenRequest {
         client: &reqwest::Client,
         log: &Logger,
         policy: &RetryPolicy,
+        clock: &dyn Clock,
     ) -> Result<OidcToken, OidcError> {
-        let start = tokio::time::Instant::now();
+        let start = clock.now();
+        let backoff = &policy.backoff;
         let mut attempt = 1;
         loop {
             let (reason, after) = match self.attempt(client, log, policy).await {
                 Attempt::Done(result) => return result,
                 Attempt::Retry { reason, after } => (reason, after),
             };
-            let delay = after.map_or_else(|| policy.delay(attempt), |a| a.min(policy.max_delay));
-            let elapsed = start.elapsed();
-            if attempt >= policy.max_attempts || elapsed + delay > policy.budget {
+            let delay = after.map_or_else(|| backoff.delay(attempt), |a| a.min(backoff.max_delay));
+            let elapsed = clock.now().duration_since(start).unwrap_or_default();
+            if !backoff.allows_another(attempt) || elapsed + delay > policy.budget {
                 return Err(OidcError::Exhausted {
                     attempts: attempt,
                     seconds: elapsed.as_secs(),
@@ -292,9 +279,9 @@ impl OidcTokenRequest {
                 "The OIDC token request failed ({reason}); retrying in {:.1} s (attempt {} of {}).",
                 delay.as_secs_f64(),
                 attempt + 1,
-                policy.max_attempts
+                backoff.max_attempts
             ));
-            tokio::time::sleep(delay).await;
+            clock.sleep(delay).await;
             attempt += 1;
         }
     }
@@ -661,24 +648,11 @@ mod tests {
     }
 
     #[test]
-    fn delays_grow_jittered_and_capped() {
+    fn the_default_policy_keeps_within_about_two_minutes() {
         let p = RetryPolicy::default();
-        for _ in 0..50 {
-            let d1 = p.delay(1);
-            assert!(
-                d1 >= Duration::from_secs(1) && d1 <= Duration::from_secs(2),
-                "{d1:?}"
-            );
-            let d3 = p.delay(3);
-            assert!(
-                d3 >= Duration::from_secs(4) && d3 <= Duration::from_secs(8),
-                "{d3:?}"
-            );
-            let d9 = p.delay(9);
-            assert!(
-                d9 >= Duration::from_secs(15) && d9 <= Duration::from_secs(30),
-                "{d9:?}"
-            );
-        }
+        assert_eq!(p.backoff.max_attempts, 6);
+        assert_eq!(p.backoff.base_delay, Duration::from_secs(2));
+        assert_eq!(p.backoff.max_delay, Duration::from_secs(30));
+        assert_eq!(p.budget, Duration::from_secs(120));
     }
 }

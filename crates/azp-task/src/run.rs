@@ -14,6 +14,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -25,6 +26,7 @@ use crate::inputs::{InputError, Inputs, TaskInputs};
 use crate::log::{Issue, Logger, TaskResult};
 use crate::oidc::{OidcError, OidcToken, OidcTokenRequest, RetryPolicy};
 use crate::proxy::{AgentProxy, ProxyError};
+use crate::time::{Clock, SystemClock};
 use crate::variables::Variables;
 
 /// The error type a task body returns. Libraries use typed errors; the body
@@ -61,11 +63,12 @@ pub fn on_abort(hook: impl Fn() + Send + Sync + 'static) {
 /// agent sends SIGINT, waits 7.5 s, then SIGTERM and 2.5 s, then kills.
 const CANCEL_GRACE: Duration = Duration::from_secs(6);
 
-/// What a task body works with: environment, writer and cancellation.
+/// What a task body works with: environment, writer, clock and cancellation.
 #[derive(Debug, Clone)]
 pub struct TaskContext {
     env: Env,
     log: Logger,
+    clock: Arc<dyn Clock>,
     cancel: watch::Receiver<bool>,
     proxy: Result<Option<AgentProxy>, ProxyError>,
 }
@@ -89,9 +92,23 @@ impl TaskContext {
         Self {
             env,
             log,
+            clock: Arc::new(SystemClock),
             cancel,
             proxy,
         }
+    }
+
+    /// The same context on another clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock every wait and expiry check of the task uses.
+    #[must_use]
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     fn with_cancel(mut self, cancel: watch::Receiver<bool>) -> Self {
@@ -199,7 +216,9 @@ impl TaskContext {
         let request = self.oidc_token_request(connection_id)?;
         let proxy = self.proxy().map_err(|e| OidcError::Client(e.to_string()))?;
         let client = crate::http::client(proxy).map_err(|e| OidcError::Client(e.to_string()))?;
-        request.fetch(&client, &self.log, policy).await
+        request
+            .fetch(&client, &self.log, policy, self.clock.as_ref())
+            .await
     }
 
     /// Whether the pipeline asked the task to stop.

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use azp_task::log::SharedBuffer;
 use azp_task::oidc::{OidcError, OidcTokenRequest, RetryPolicy};
+use azp_task::time::{Backoff, ManualClock};
 use azp_task::{Env, Logger};
 use azp_testkit::{IssuerKind, OidcConfig, OidcServer};
 
@@ -11,12 +12,19 @@ const CONNECTION: &str = "6a0e3c52-8f1d-4b7a-9c2e-3d4f5a6b7c8d";
 
 fn fast() -> RetryPolicy {
     RetryPolicy {
-        max_attempts: 4,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        budget: Duration::from_secs(10),
+        backoff: Backoff {
+            max_attempts: 4,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(30),
+        },
+        budget: Duration::from_secs(120),
         attempt_timeout: Duration::from_secs(5),
     }
+}
+
+/// A clock on which backoff waits take no real time.
+fn clock() -> ManualClock {
+    ManualClock::new(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000))
 }
 
 fn server(issuer: IssuerKind) -> OidcServer {
@@ -55,12 +63,26 @@ async fn fetch(
     server: &OidcServer,
     short: bool,
 ) -> (Result<azp_task::oidc::OidcToken, OidcError>, String) {
+    let (result, out, _) = fetch_on(server, short).await;
+    (result, out)
+}
+
+/// As [`fetch`], also returning the clock the retries waited on.
+async fn fetch_on(
+    server: &OidcServer,
+    short: bool,
+) -> (
+    Result<azp_task::oidc::OidcToken, OidcError>,
+    String,
+    ManualClock,
+) {
     let buf = SharedBuffer::default();
     let log = Logger::new(Box::new(buf.clone()), false);
     let request = OidcTokenRequest::from_env(&env_for(server, short), CONNECTION).unwrap();
     let client = azp_task::http::client(None).unwrap();
-    let result = request.fetch(&client, &log, &fast()).await;
-    (result, buf.contents())
+    let clock = clock();
+    let result = request.fetch(&client, &log, &fast(), &clock).await;
+    (result, buf.contents(), clock)
 }
 
 #[tokio::test]
@@ -132,23 +154,29 @@ async fn success_after_two_failures() {
     let server = server(IssuerKind::AzureDevOps);
     server.fail_next(1, 503);
     server.fail_next(1, 429);
-    let (result, out) = fetch(&server, true).await;
+    let (result, out, clock) = fetch_on(&server, true).await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(server.requests().len(), 3);
     assert_eq!(out.matches("retrying in").count(), 2, "{out}");
     assert!(out.contains("HTTP 503"), "{out}");
+    // Equal jitter around 2 s, then 4 s: waited on the clock, not in real time.
+    let slept = clock.slept();
+    assert_eq!(slept.len(), 2);
+    assert!(slept[0] >= Duration::from_secs(1) && slept[0] <= Duration::from_secs(2));
+    assert!(slept[1] >= Duration::from_secs(2) && slept[1] <= Duration::from_secs(4));
 }
 
 #[tokio::test]
 async fn retries_are_bounded() {
     let server = server(IssuerKind::AzureDevOps);
     server.fail_next(10, 500);
-    let (result, _) = fetch(&server, true).await;
+    let (result, _, clock) = fetch_on(&server, true).await;
     assert!(
         matches!(result, Err(OidcError::Exhausted { attempts: 4, .. })),
         "{result:?}"
     );
     assert_eq!(server.requests().len(), 4);
+    assert_eq!(clock.slept().len(), 3);
 }
 
 #[tokio::test]
@@ -182,7 +210,12 @@ async fn a_wrong_job_token_gets_401() {
     let log = Logger::new(Box::new(SharedBuffer::default()), false);
     let request = OidcTokenRequest::from_env(&env, CONNECTION).unwrap();
     let err = request
-        .fetch(&azp_task::http::client(None).unwrap(), &log, &fast())
+        .fetch(
+            &azp_task::http::client(None).unwrap(),
+            &log,
+            &fast(),
+            &clock(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -219,15 +252,20 @@ async fn an_unknown_connection_gets_404_guidance() {
 async fn a_slow_endpoint_times_out_and_is_retried() {
     let server = server(IssuerKind::AzureDevOps);
     server.set_delay(Some(Duration::from_millis(400)));
-    let policy = RetryPolicy {
+    let mut policy = RetryPolicy {
         attempt_timeout: Duration::from_millis(100),
-        max_attempts: 2,
         ..fast()
     };
+    policy.backoff.max_attempts = 2;
     let log = Logger::new(Box::new(SharedBuffer::default()), false);
     let request = OidcTokenRequest::from_env(&env_for(&server, true), CONNECTION).unwrap();
     let err = request
-        .fetch(&azp_task::http::client(None).unwrap(), &log, &policy)
+        .fetch(
+            &azp_task::http::client(None).unwrap(),
+            &log,
+            &policy,
+            &clock(),
+        )
         .await
         .unwrap_err();
     let OidcError::Exhausted { attempts, last, .. } = err else {

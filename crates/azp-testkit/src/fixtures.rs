@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use aws_clients::names;
+
 use crate::{Agent, Endpoint, IssuerKind, Moto, OidcConfig, OidcServer, TaskRun};
 
 /// The service connection id the fixtures use.
@@ -51,9 +53,9 @@ pub fn oidc_connection() -> Endpoint {
 #[must_use]
 pub fn isolated(dir: impl Into<PathBuf>) -> Agent {
     Agent::new(dir.into())
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(names::AWS_CONFIG_FILE, "/nonexistent/aws-config")
         .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
+            names::AWS_SHARED_CREDENTIALS_FILE,
             "/nonexistent/aws-credentials",
         )
 }
@@ -64,7 +66,7 @@ pub fn isolated(dir: impl Into<PathBuf>) -> Agent {
 pub fn oidc_step(dir: impl Into<PathBuf>, oidc: &OidcServer) -> Agent {
     isolated(dir)
         .with_test_tools()
-        .env("AWS_ENDPOINT_URL", &Moto::shared().endpoint())
+        .env(names::AWS_ENDPOINT_URL, &Moto::shared().endpoint())
         .service_connection("awsCredentials", CONNECTION_ID, oidc_connection())
         .input("regionName", "eu-west-1")
         .oidc(oidc)

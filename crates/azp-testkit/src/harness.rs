@@ -19,6 +19,8 @@ use std::process::{Command as Process, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_clients::names;
+
 use crate::commands::{Command, Parsed, parse_line};
 use crate::oidc_server::OidcServer;
 
@@ -671,7 +673,7 @@ impl Agent {
         // Test agents are not EC2 instances: keep the AWS SDK and CLI from
         // probing the instance metadata address (tests that want IMDS point
         // AWS_EC2_METADATA_SERVICE_ENDPOINT at a loopback fake and clear this).
-        env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+        env.insert(names::AWS_EC2_METADATA_DISABLED.into(), "true".into());
         for (k, v) in &self.env {
             env.insert(k.clone(), v.clone());
         }
@@ -733,6 +735,7 @@ impl Agent {
     /// # Panics
     /// When the process cannot be started.
     #[must_use]
+    #[allow(clippy::disallowed_methods)] // the harness is the agent: it times real processes
     pub fn run_process(&self, program: &Path, args: &[&str]) -> TaskRun {
         let mut child = Process::new(program)
             .args(args)

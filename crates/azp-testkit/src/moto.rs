@@ -36,6 +36,7 @@ impl Moto {
     /// # Panics
     /// When moto is not installed or does not answer within 60 s.
     #[must_use]
+    #[allow(clippy::disallowed_methods)] // waits in real time for a real server to start
     pub fn start() -> Self {
         let bin = moto_server_path();
         assert!(

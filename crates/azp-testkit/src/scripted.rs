@@ -171,6 +171,7 @@ impl ScriptedServer {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // an emulated server delays in real time
 async fn handle(
     state: Arc<Mutex<State>>,
     req: Request<Incoming>,

@@ -158,7 +158,8 @@ fn write_inline(dir: &Path, content: &str) -> Result<TempScript, ShellError> {
     let path = dir.join(format!(
         "awsshellscript_{}_{:08x}.sh",
         std::process::id(),
-        fastrand_u32()
+        // Uniqueness only (create_new refuses collisions); not a secret.
+        fastrand::u32(..)
     ));
     // Windows editors leave CRLF, which bash reads as part of each command.
     let content = content.replace("\r\n", "\n");
@@ -176,13 +177,6 @@ fn write_inline(dir: &Path, content: &str) -> Result<TempScript, ShellError> {
         source,
     })?;
     Ok(TempScript(path))
-}
-
-fn fastrand_u32() -> u32 {
-    // Uniqueness only (create_new refuses collisions); not a secret.
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos())
 }
 
 /// bash: Git Bash on Windows, else the first on PATH.

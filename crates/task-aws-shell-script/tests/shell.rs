@@ -2,7 +2,9 @@
 //! CLI, against moto and the loopback OIDC endpoint.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+use azp_task::time::{Clock, SystemClock};
 
 use azp_testkit::fixtures::{self, oidc_server as oidc};
 use azp_testkit::scripted::{Match, ScriptedServer, sts};
@@ -270,8 +272,9 @@ fn the_credentials_endpoint_hands_out_refreshed_credentials() {
     let oidc = oidc();
     let stsd = ScriptedServer::start();
     // Every set expires in two minutes, inside the five-minute refresh margin,
-    // so each request to the endpoint refreshes.
-    let soon = SystemTime::now() + Duration::from_secs(120);
+    // so each request to the endpoint refreshes. The task reads the real
+    // clock, so the expiry is set by it too.
+    let soon = SystemClock.now() + Duration::from_secs(120);
     for n in 1..=10 {
         stsd.on(
             Match::body("Action=AssumeRoleWithWebIdentity"),

@@ -2,14 +2,16 @@
 //! region exactly as the shipped tasks do, in a real process started by the
 //! agent harness, and reports what it got. Not shipped.
 //!
-//! Tests shorten the retry delays with `retryDelayMs` (and the STS attempts
-//! with `stsAttempts`), so that no test waits in real time for a backoff.
+//! With `virtualTime`, the probe runs on a clock that moves forward at once
+//! when something waits on it, so that no test waits in real time for a
+//! retry backoff, while the delays and the log stay as they would be.
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Arc;
 
 use aws_connection::inputs::{self, CommonInputs};
 use aws_connection::{ChildCredentials, connect};
+use azp_task::time::ManualClock;
 use azp_task::{InputError, InputKind, InputSpec, Inputs, TaskContext, TaskError, TaskInputs};
 
 #[derive(Debug)]
@@ -18,8 +20,7 @@ struct ProbeInputs {
     require_region: bool,
     forced_refreshes: i64,
     show_child_env: bool,
-    retry_delay_ms: Option<i64>,
-    sts_attempts: Option<i64>,
+    virtual_time: bool,
 }
 
 impl TaskInputs for ProbeInputs {
@@ -33,8 +34,7 @@ impl TaskInputs for ProbeInputs {
             "Show the child environment",
             InputKind::Boolean,
         ),
-        InputSpec::new("retryDelayMs", "First retry delay", InputKind::Int),
-        InputSpec::new("stsAttempts", "STS attempts", InputKind::Int),
+        InputSpec::new("virtualTime", "Virtual time", InputKind::Boolean),
     ];
 
     fn parse(i: &Inputs<'_>) -> Result<Self, InputError> {
@@ -43,8 +43,7 @@ impl TaskInputs for ProbeInputs {
             require_region: i.boolean("requireRegion")?,
             forced_refreshes: i.integer("forcedRefreshes")?.unwrap_or(0),
             show_child_env: i.boolean("showChildEnv")?,
-            retry_delay_ms: i.integer("retryDelayMs")?,
-            sts_attempts: i.integer("stsAttempts")?,
+            virtual_time: i.boolean("virtualTime")?,
         })
     }
 }
@@ -55,20 +54,15 @@ fn main() -> ExitCode {
 
 async fn body(ctx: TaskContext) -> Result<String, TaskError> {
     let inputs: ProbeInputs = ctx.inputs()?;
-    let mut options = inputs
+    let ctx = if inputs.virtual_time {
+        let start = ctx.clock().now();
+        ctx.with_clock(Arc::new(ManualClock::new(start)))
+    } else {
+        ctx
+    };
+    let options = inputs
         .common
         .connect_options("Probe", inputs.require_region);
-    if let Some(ms) = inputs.retry_delay_ms.and_then(|v| u64::try_from(v).ok()) {
-        let d = Duration::from_millis(ms);
-        options.sts_retry.base_delay = d;
-        options.sts_retry.max_delay = d;
-        options.token_retry.base_delay = d;
-        options.token_retry.max_delay = d;
-    }
-    if let Some(n) = inputs.sts_attempts.and_then(|v| u32::try_from(v).ok()) {
-        options.sts_retry.max_attempts = n;
-        options.token_retry.max_attempts = n;
-    }
     let session = connect(&ctx, &options).await?;
     let log = ctx.log();
     for _ in 0..inputs.forced_refreshes {
@@ -85,10 +79,10 @@ async fn body(ctx: TaskContext) -> Result<String, TaskError> {
         let env = session
             .child_env(&ctx.child_env(), ChildCredentials::Keys)
             .await?;
-        for (k, v) in env
-            .iter()
-            .filter(|(k, _)| k.starts_with("AWS_") || k.to_ascii_uppercase().ends_with("_PROXY"))
-        {
+        for (k, v) in env.iter().filter(|(k, _)| {
+            k.starts_with(aws_clients::names::AWS_PREFIX)
+                || k.to_ascii_uppercase().ends_with("_PROXY")
+        }) {
             log.info(&format!("child {k}={v}"));
         }
     }
