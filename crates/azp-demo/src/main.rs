@@ -87,7 +87,7 @@ fn run_step(extension: &Path, moto: &Moto, oidc: &OidcServer, step: &Step<'_>) -
         println!("{line}");
     }
     println!(
-        "» Finishing: {} ({:?}, {:.1} s)",
+        "» Finishing: {} ({}, {:.1} s)",
         step.display,
         run.result,
         started.elapsed().as_secs_f64()
@@ -150,7 +150,7 @@ echo \"AWS_ACCESS_KEY_ID in the script's environment: $AWS_ACCESS_KEY_ID\"";
         .collect();
     println!("\nSummary");
     for (name, result) in &results {
-        println!("  {result:?}: {name}");
+        println!("  {result}: {name}");
     }
     println!("Stopping moto and the OIDC endpoint.");
     drop(moto);

@@ -82,6 +82,18 @@ pub enum StepResult {
     Skipped,
 }
 
+impl std::fmt::Display for StepResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Succeeded => "Succeeded",
+            Self::SucceededWithIssues => "SucceededWithIssues",
+            Self::Failed => "Failed",
+            Self::Canceled => "Canceled",
+            Self::Skipped => "Skipped",
+        })
+    }
+}
+
 impl StepResult {
     fn parse(s: &str) -> Option<Self> {
         // The agent parses case-sensitively.
