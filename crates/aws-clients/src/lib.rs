@@ -7,12 +7,18 @@
 //! - [`names`]: every `AWS_*` environment variable the tasks use.
 //! - [`http`]: the SDK's HTTPS client, with the agent's proxy and the job's
 //!   `NO_PROXY` merged.
+//! - [`s3`] and [`cloudformation`]: clients built from the session's SDK
+//!   configuration, and the one-object upload with every per-object setting.
+//! - [`wire`]: request and response lines for `logRequest`/`logResponse`.
 //!
 //! Credentials live in `aws-connection`; this crate knows no particular
 //! task and no service connection.
 
+pub mod cloudformation;
 pub mod error;
 pub mod http;
 pub mod names;
+pub mod s3;
+pub mod wire;
 
 pub use error::{AwsError, AwsErrorKind, describe};
