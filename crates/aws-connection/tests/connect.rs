@@ -20,19 +20,15 @@ fn moto_agent() -> Agent {
 }
 
 fn assert_ok(run: &TaskRun) {
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     assert_eq!(run.exit_code, Some(0));
-    assert_eq!(run.completions, 1);
-    run.assert_no_debug_renderings();
 }
 
+/// A credentials failure: exit code 1 and one error, returned.
 fn assert_failed(run: &TaskRun) -> String {
-    assert_eq!(run.result, StepResult::Failed, "{}", run.log_text());
+    let error = run.expect_error();
     assert_eq!(run.exit_code, Some(1));
-    assert_eq!(run.completions, 1);
-    assert_eq!(run.errors().len(), 1, "{:?}", run.errors());
-    run.assert_no_debug_renderings();
-    run.errors()[0].to_owned()
+    error
 }
 
 #[test]
@@ -82,6 +78,7 @@ fn oidc_federation_assumes_the_role_and_masks_everything() {
     assert!(token_at < run.stdout.find("  iss: ").unwrap());
     let req = &oidc.requests()[0];
     assert_eq!(req.query["serviceConnectionId"], CONNECTION);
+    insta::assert_snapshot!("oidc_federation_log", run.snapshot());
 }
 
 #[test]
@@ -382,12 +379,7 @@ fn a_bad_duration_variable_warns_and_uses_an_hour() {
         .input("regionName", "eu-west-1")
         .oidc(&oidc)
         .run(PROBE);
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     assert_eq!(run.warnings().len(), 1);
     assert!(
         run.warnings()[0].contains("aws.rolecredential.maxduration")
@@ -465,6 +457,7 @@ fn access_denied_names_the_claims_and_prints_a_trust_policy() {
         "AccessDenied must not be retried"
     );
     run.assert_no_leaks(&[&oidc.issued_tokens()[0]]);
+    insta::assert_snapshot!("access_denied_log", run.snapshot());
 }
 
 #[test]
@@ -520,6 +513,7 @@ fn transient_sts_failures_are_retried() {
         "{}",
         run.log_text()
     );
+    insta::assert_snapshot!("transient_sts_failures_log", run.snapshot());
     assert_eq!(
         oidc.issued_tokens().len(),
         1,
@@ -579,12 +573,7 @@ fn a_duration_above_the_roles_maximum_is_retried_at_an_hour() {
     let run = scripted_agent(&s, &oidc)
         .variable("aws.rolecredential.maxduration", "7200")
         .run(PROBE);
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     assert!(
         run.warnings()[0].contains("does not allow 7200 s sessions"),
         "{:?}",
@@ -756,12 +745,7 @@ fn the_jobs_no_proxy_is_merged_with_the_agents_bypass_list_for_children() {
         .input("showChildEnv", "true")
         .run(PROBE);
     // The invalid entry makes the step yellow, with a warning naming it.
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     assert_eq!(run.warnings().len(), 1, "{:?}", run.warnings());
     assert!(
         run.warnings()[0].contains(r"'*\.corp\.cloud'")
@@ -879,12 +863,7 @@ fn a_stale_session_token_next_to_a_long_term_key_is_never_sent() {
         .input("regionName", "eu-west-1")
         .input("showChildEnv", "true")
         .run(PROBE);
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     assert!(
         run.warnings()[0].starts_with(&format!(
             "The Session Token (sessionToken) of service connection {CONNECTION} is set next to a long-term access key"
@@ -914,12 +893,7 @@ fn the_agents_own_stale_session_token_is_dropped_too() {
         .input("regionName", "eu-west-1")
         .input("showChildEnv", "true")
         .run(PROBE);
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     assert!(
         run.warnings()[0].starts_with(
             "The agent's own AWS credentials have a session token next to a long-term access key"
@@ -1133,12 +1107,7 @@ fn role_chaining_is_capped_at_an_hour_and_the_hint_says_so() {
     let run = assume_role_agent(&s, "ASIAIOSFODNN7EXAMPLE", Some("session-token-of-a-role"))
         .variable("aws.rolecredential.maxduration", "7200")
         .run(PROBE);
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     let w = run.warnings()[0];
     assert!(w.contains("(role chaining) to one-hour sessions"), "{w}");
     assert!(

@@ -62,7 +62,13 @@ async fn body(ctx: TaskContext) -> Result<String, TaskError> {
     let inputs: ExampleInputs = ctx.inputs()?;
     let log = ctx.log();
     log.info(&format!("Message: {}", inputs.message));
-    log.debug(&format!("Inputs: {inputs:?}"));
+    log.debug(&format!(
+        "Inputs: connection {}, outcome {}, OIDC token {}, output variable {}",
+        inputs.connection.as_deref().unwrap_or("(none)"),
+        inputs.outcome,
+        inputs.request_oidc_token,
+        inputs.output_name
+    ));
 
     if let Some(id) = &inputs.connection {
         let endpoint = ctx.endpoint(id)?;

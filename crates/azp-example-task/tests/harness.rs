@@ -33,7 +33,7 @@ fn secrets_are_registered_before_any_other_output() {
     run.secrets_registered_first(&[&token, SECRET_VAR, PASSWORD])
         .unwrap();
     run.assert_no_leaks(&[]);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     assert_eq!(run.exit_code, Some(0));
     assert_eq!(run.completions, 1);
     // The task printed the password and the secret variable on purpose; both are masked.
@@ -61,7 +61,7 @@ fn a_warning_gives_succeeded_with_issues_and_exit_zero() {
         .input("message", "careful")
         .input("outcome", "warn")
         .run(TASK);
-    assert_eq!(run.result, StepResult::SucceededWithIssues);
+    run.expect(StepResult::SucceededWithIssues);
     assert_eq!(run.exit_code, Some(0));
     assert_eq!(run.completions, 1);
     assert_eq!(run.warnings(), vec!["A warning about careful"]);
@@ -74,7 +74,7 @@ fn an_error_fails_with_an_issue_and_exit_one() {
         .input("message", "boom")
         .input("outcome", "fail")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert_eq!(run.exit_code, Some(1));
     assert_eq!(run.completions, 1);
     assert_eq!(run.errors(), vec!["The example failed as asked: boom"]);
@@ -87,7 +87,7 @@ fn a_panic_fails_cleanly_without_a_backtrace() {
         .input("message", "x")
         .input("outcome", "panic")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert_ne!(run.exit_code, Some(0));
     assert_eq!(run.completions, 1);
     assert_eq!(run.errors().len(), 1);
@@ -103,7 +103,7 @@ fn a_panic_fails_cleanly_without_a_backtrace() {
 #[test]
 fn a_missing_required_input_names_label_and_input() {
     let run = agent().run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert_eq!(run.exit_code, Some(1));
     assert_eq!(run.completions, 1);
     assert!(
@@ -119,7 +119,7 @@ fn a_pick_list_value_outside_the_options_is_refused() {
         .input("message", "x")
         .input("outcome", "explode")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert!(
         run.errors()[0].contains("not one of: succeed, warn, fail, panic"),
         "{:?}",
@@ -147,7 +147,7 @@ fn oidc_run(long_form: bool) {
         step = step.without_oidc_request_uri();
     }
     let run = step.run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     let issued = server.issued_tokens();
     assert_eq!(issued.len(), 1);
     run.assert_no_leaks(&[&issued[0]]);

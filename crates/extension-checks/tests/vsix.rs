@@ -207,13 +207,7 @@ fn a_task_runs_from_the_unzipped_vsix_through_node() {
         &fixtures::node(),
         &[&dir.join("launcher.js").display().to_string()],
     );
-    assert_eq!(
-        run.result,
-        StepResult::Succeeded,
-        "{}\n{}",
-        run.log_text(),
-        run.stderr
-    );
+    run.expect(StepResult::Succeeded);
     assert!(
         run.log_text().contains(fixtures::ASSUMED_ROLE_ARN),
         "{}",
@@ -273,7 +267,7 @@ fn the_launcher_fails_clearly_without_a_binary_for_the_platform() {
         &fixtures::node(),
         &[&dir.join("launcher.js").display().to_string()],
     );
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert_eq!(run.exit_code, Some(1));
     assert_eq!(run.completions, 1);
     let error = run.errors()[0];

@@ -21,13 +21,7 @@ fn sts_get_caller_identity_through_oidc() {
         .input("awsCommand", "sts")
         .input("awsSubCommand", "get-caller-identity")
         .run(TASK);
-    assert_eq!(
-        run.result,
-        StepResult::Succeeded,
-        "{}\n{}",
-        run.log_text(),
-        run.stderr
-    );
+    run.expect(StepResult::Succeeded);
     let log = run.log_text();
     assert!(
         log.contains("\"Arn\": \"arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools\""),
@@ -48,6 +42,7 @@ fn sts_get_caller_identity_through_oidc() {
         "`aws sts get-caller-identity` completed successfully."
     );
     no_leaks(&run, &oidc);
+    insta::assert_snapshot!("sts_get_caller_identity_log", run.snapshot());
 }
 
 #[test]
@@ -57,13 +52,7 @@ fn arguments_are_split_like_a_shell_and_the_subcommand_is_optional() {
         .input("awsCommand", "sts get-caller-identity")
         .input("awsArguments", "--query \"Arn\" --output 'text'")
         .run(TASK);
-    assert_eq!(
-        run.result,
-        StepResult::Succeeded,
-        "{}\n{}",
-        run.log_text(),
-        run.stderr
-    );
+    run.expect(StepResult::Succeeded);
     assert!(
         run.log
             .contains(&"arn:aws:sts::123456789012:assumed-role/deploy/aws-vsts-tools".to_owned()),
@@ -85,7 +74,7 @@ fn the_cli_exit_code_is_the_tasks() {
         .input("awsCommand", "sts")
         .input("awsSubCommand", "no-such-operation")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     let code = run.exit_code.unwrap();
     assert_ne!(code, 0);
     assert_eq!(run.completions, 1);
@@ -108,7 +97,7 @@ fn fail_on_standard_error() {
         .input("awsArguments", "--debug")
         .input("failOnStandardError", "true")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Failed, "{}", run.log_text());
+    run.expect(StepResult::Failed);
     assert!(
         run.errors()[0].contains("wrote to standard error"),
         "{:?}",
@@ -131,7 +120,7 @@ fn a_missing_cli_is_named_in_the_error() {
         .env("PATH", "/nonexistent-bin")
         .input("awsCommand", "sts")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert!(
         run.errors()[0].starts_with("The AWS CLI (aws) was not found on PATH (/nonexistent-bin)"),
         "{:?}",
@@ -144,7 +133,7 @@ fn a_missing_cli_is_named_in_the_error() {
 fn a_missing_command_names_the_input() {
     let oidc = oidc();
     let run = step(&oidc).run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert!(
         run.errors()[0].contains("'Command' (awsCommand)"),
         "{:?}",
@@ -161,13 +150,7 @@ fn an_inherited_aws_region_does_not_win_over_the_task_region() {
         .input("awsCommand", "configure")
         .input("awsSubCommand", "list")
         .run(TASK);
-    assert_eq!(
-        run.result,
-        StepResult::Succeeded,
-        "{}\n{}",
-        run.log_text(),
-        run.stderr
-    );
+    run.expect(StepResult::Succeeded);
     let region = run
         .log
         .iter()
@@ -188,13 +171,7 @@ fn cli(oidc: &OidcServer, command: &str, sub: &str, arguments: &str) -> TaskRun 
         .input("awsArguments", arguments)
         .debug(true)
         .run(TASK);
-    assert_eq!(
-        run.result,
-        StepResult::Succeeded,
-        "{}\n{}",
-        run.log_text(),
-        run.stderr
-    );
+    run.expect(StepResult::Succeeded);
     no_leaks(&run, oidc);
     run
 }
@@ -299,7 +276,7 @@ fn the_command_and_subcommand_split_at_whitespace_only() {
         .input("awsSubCommand", "")
         .input("awsArguments", "--output text --query Account")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     assert!(
         run.log.contains(&"123456789012".to_owned()),
         "{}",
@@ -342,7 +319,7 @@ fn no_region_anywhere_is_warned_about_before_the_cli_runs() {
         .input("awsSubCommand", "describe-parameters")
         .input("awsArguments", "--region eu-west-3")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     assert!(run.warnings().is_empty(), "{:?}", run.warnings());
 }
 
@@ -355,12 +332,7 @@ fn a_boolean_input_that_is_neither_true_nor_false_is_warned_about() {
         .input("failOnStandardError", "yes")
         .run(TASK);
     // task-lib reads it as false: the CLI's stderr would not fail the step.
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     assert_eq!(
         run.warnings(),
         vec![

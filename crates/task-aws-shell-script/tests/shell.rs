@@ -31,13 +31,7 @@ fn no_leaks(run: &TaskRun, oidc: &OidcServer) {
 fn a_script_calling_the_cli_gets_the_assumed_role() {
     let oidc = oidc();
     let run = inline(&oidc, "set -e\naws sts get-caller-identity --query Arn --output text\necho \"region=$AWS_REGION default=$AWS_DEFAULT_REGION env=$AWS_EXECUTION_ENV\"").run(TASK);
-    assert_eq!(
-        run.result,
-        StepResult::Succeeded,
-        "{}\n{}",
-        run.log_text(),
-        run.stderr
-    );
+    run.expect(StepResult::Succeeded);
     assert_eq!(run.completions, 1);
     assert!(
         run.log
@@ -64,7 +58,7 @@ fn the_script_sees_masked_keys_and_no_task_secrets() {
         .input("scriptType", "inline")
         .input("inlineScript", "echo \"key=$AWS_ACCESS_KEY_ID\"\necho \"job-token=${ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN:-absent}\"\necho \"inputs=$(env | grep -c '^INPUT_' || true)\"")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     let log = run.log_text();
     // The agent masks the key the script printed, because the task registered it.
     assert!(log.contains("key=***"), "{log}");
@@ -95,7 +89,7 @@ fn a_file_script_gets_its_arguments_and_working_directory() {
         .input("disableAutoCwd", "true")
         .input("workingDirectory", "work/here");
     let run = agent.run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     assert!(
         run.log.contains(&"args=[first][second arg][2]".to_owned()),
         "{}",
@@ -124,7 +118,7 @@ fn an_inline_script_runs_in_the_default_working_directory_and_is_removed() {
     let sources = agent.sources_dir().canonicalize().unwrap();
     let temp = agent.temp_dir();
     let run = agent.run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     assert!(
         run.log.contains(&sources.display().to_string()),
         "{}",
@@ -148,7 +142,7 @@ fn an_inline_script_runs_in_the_default_working_directory_and_is_removed() {
 fn the_exit_code_fails_the_task() {
     let oidc = oidc();
     let run = inline(&oidc, "echo before\nexit 3").run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert_eq!(run.exit_code, Some(3));
     assert_eq!(run.completions, 1);
     assert_eq!(run.errors(), vec!["The bash script exited with code 3."]);
@@ -161,7 +155,7 @@ fn fail_on_standard_error() {
     let run = inline(&oidc, "echo oops >&2")
         .input("failOnStandardError", "true")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Failed, "{}", run.log_text());
+    run.expect(StepResult::Failed);
     assert!(
         run.errors()[0].contains("wrote to standard error"),
         "{:?}",
@@ -186,7 +180,7 @@ fn logging_commands_from_the_script_reach_the_agent() {
         "echo '##vso[task.setvariable variable=fromScript;isOutput=true]hello from bash'",
     )
     .run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     let v = &run.variables["fromScript"];
     assert_eq!(v.value, "hello from bash");
     assert!(v.output);
@@ -234,7 +228,7 @@ fn a_missing_script_file_is_a_clear_error() {
         .input("scriptType", "filePath")
         .input("filePath", "nope/deploy.sh")
         .run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert!(
         run.errors()[0].contains("nope/deploy.sh does not exist"),
         "{:?}",
@@ -252,7 +246,7 @@ fn missing_bash_is_a_clear_error() {
     let oidc = oidc();
     let empty = tempfile_dir();
     let run = inline(&oidc, "echo hi").env("PATH", &empty).run(TASK);
-    assert_eq!(run.result, StepResult::Failed);
+    run.expect(StepResult::Failed);
     assert!(
         run.errors()[0].starts_with("No bash was found on PATH"),
         "{:?}",
@@ -300,13 +294,7 @@ fn the_credentials_endpoint_hands_out_refreshed_credentials() {
         .env("AWS_ENDPOINT_URL_STS", &stsd.url())
         .input("refreshCredentials", "true")
         .run(TASK);
-    assert_eq!(
-        run.result,
-        StepResult::Succeeded,
-        "{}\n{}",
-        run.log_text(),
-        run.stderr
-    );
+    run.expect(StepResult::Succeeded);
     let log = run.log_text();
     assert!(log.contains("NO_STATIC_KEYS"), "{log}");
     // The task registered every set as secrets, so the agent masks the key ids.
@@ -349,7 +337,7 @@ fn toolkit_argument_splitting_and_an_empty_working_directory() {
         .input("arguments", r#"it's C:\temp\x "two words""#)
         .input("disableAutoCwd", "true");
     let run = agent.run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     assert!(
         run.log
             .contains(&r"[it's][C:\temp\x][two words]".to_owned()),
@@ -387,13 +375,7 @@ fn the_credentials_endpoint_serves_keys_that_never_expire() {
         )
         .input("refreshCredentials", "true");
     let run = agent.run(TASK);
-    assert_eq!(
-        run.result,
-        StepResult::Succeeded,
-        "{}\n{}",
-        run.log_text(),
-        run.stderr
-    );
+    run.expect(StepResult::Succeeded);
     assert!(
         run.log
             .contains(&"arn:aws:sts::123456789012:user/moto".to_owned()),
@@ -422,7 +404,7 @@ fn arguments_follow_task_libs_rule_plus_single_quoted_words() {
             r#"'{"a": 1}' Type=='x' \\srv\share 'two words' "q \"x\"" ''"#,
         )
         .run(TASK);
-    assert_eq!(run.result, StepResult::Succeeded, "{}", run.log_text());
+    run.expect(StepResult::Succeeded);
     assert!(
         run.log
             .contains(&r#"[{"a": 1}][Type=='x'][\\srv\share][two words][q "x"][]"#.to_owned()),
@@ -447,12 +429,7 @@ fn a_working_directory_without_specify_working_directory_is_warned_about() {
     let default_dir = sources.canonicalize().unwrap().display().to_string();
     let run = agent.input("workingDirectory", "elsewhere").run(TASK);
     // The toolkit's behaviour is kept (the default directory), and said.
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     assert_eq!(
         run.warnings(),
         vec![
@@ -470,12 +447,7 @@ fn a_script_path_with_an_inline_script_is_warned_about() {
     let run = inline(&oidc, "echo inline-ran")
         .input("filePath", "scripts/deploy.sh")
         .run(TASK);
-    assert_eq!(
-        run.result,
-        StepResult::SucceededWithIssues,
-        "{}",
-        run.log_text()
-    );
+    run.expect(StepResult::SucceededWithIssues);
     assert!(run.log.contains(&"inline-ran".to_owned()));
     assert_eq!(
         run.warnings(),
