@@ -6,6 +6,9 @@
 //!   `task.json` (tfx only warns about most of them, so they are checked here).
 //! - [`input_problems`]: a task's declared Rust inputs against its `task.json`.
 //! - [`unzip`]: a VSIX into a temporary folder.
+//! - [`stage`]: the extension's staged layout, built from the task folders.
+
+pub mod stage;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -41,6 +44,38 @@ impl Manifest {
             json: serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("parse {}: {e}", path.display())),
         }
+    }
+
+    /// The manifest of an unzipped VSIX, as the Marketplace reads it: the
+    /// contributions of `extension.vsomanifest`, and the id, publisher and
+    /// version of `extension.vsixmanifest`'s `Identity`.
+    ///
+    /// # Panics
+    /// When either file is missing or unreadable.
+    #[must_use]
+    pub fn from_vsix(dir: &Path) -> Self {
+        let mut json = read_json(&dir.join("extension.vsomanifest"));
+        let path = dir.join("extension.vsixmanifest");
+        let xml = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let identity = xml
+            .split("<Identity ")
+            .nth(1)
+            .and_then(|rest| rest.split("/>").next())
+            .unwrap_or_else(|| panic!("{}: no Identity element", path.display()));
+        for (attr, key) in [
+            ("Id", "id"),
+            ("Version", "version"),
+            ("Publisher", "publisher"),
+        ] {
+            let value = identity
+                .split(&format!("{attr}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .unwrap_or_default();
+            json[key] = Value::from(value);
+        }
+        Self { json }
     }
 
     /// The extension version.
@@ -249,6 +284,23 @@ pub fn task_json_problems(dir: &Path, extension_version: Option<&str>) -> Vec<St
         }
     }
     p
+}
+
+/// Panic unless the inputs task `name` declares in Rust match its
+/// `tasks/<name>/task.json`: every task crate calls this in a test of its
+/// own, so adding a task adds no entry to any list here.
+///
+/// # Panics
+/// On any difference, listing them.
+pub fn assert_inputs_match(name: &str, declared: &[InputSpec]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let json = read_json(&root.join("tasks").join(name).join("task.json"));
+    let problems = input_problems(&json, declared);
+    assert!(
+        problems.is_empty(),
+        "{name}: the Rust inputs and task.json differ:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// Differences between the inputs a task's Rust code declares and its `task.json`.

@@ -5,11 +5,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use azp_task::TaskInputs;
 use azp_testkit::fixtures::{self, oidc_server};
 use azp_testkit::{StepResult, workspace_root};
 use extension_checks::{
-    Manifest, dir_size, input_problems, read_json, task_json_problems, unzip, vsix_path,
+    Manifest, dir_size, read_json, stage, task_json_problems, unzip, vsix_path,
 };
 
 fn root() -> PathBuf {
@@ -31,7 +30,7 @@ fn unzipped() -> Unzipped {
         extension.join("extension.vsixmanifest").is_file(),
         "not a VSIX layout"
     );
-    let manifest = Manifest::load(&root());
+    let manifest = Manifest::from_vsix(&extension);
     Unzipped {
         _dir: dir,
         extension,
@@ -105,52 +104,99 @@ fn every_task_json_follows_the_rules_of_tfx_and_the_agent() {
     }
 }
 
-#[test]
-fn the_source_manifest_lists_every_task_folder() {
-    let m = Manifest::load(&root());
-    let listed: BTreeSet<String> = m.task_folders().into_iter().collect();
-    let files: BTreeSet<String> = m.files().into_iter().collect();
-    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join("tasks"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().join("task.json").is_file())
-        .map(|e| format!("tasks/{}", e.file_name().to_string_lossy()))
-        .collect();
-    assert_eq!(listed, on_disk, "task contributions in vss-extension.json");
+/// The cargo bin targets of the workspace, from `cargo metadata`.
+#[allow(clippy::disallowed_methods)] // cargo tells tests where it is
+fn bin_targets() -> BTreeSet<String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
     assert!(
-        on_disk.is_subset(&files),
-        "every task folder must be in vss-extension.json files"
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    for folder in &on_disk {
-        let problems = task_json_problems(&root().join(folder), None)
-            .into_iter()
-            .filter(|p| !p.contains("launcher.js")) // the launcher is copied in at packaging
-            .collect::<Vec<_>>();
-        assert!(problems.is_empty(), "{folder}/task.json: {problems:#?}");
-    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
-fn task_inputs_match_the_rust_input_structs() {
-    let cases: [(&str, &[azp_task::InputSpec]); 2] = [
-        ("AWSShellScript", task_aws_shell_script::ShellInputs::INPUTS),
-        ("AWSCLI", task_aws_cli::CliInputs::INPUTS),
-    ];
-    assert_eq!(
-        cases.len(),
-        Manifest::load(&root()).task_folders().len(),
-        "a task is missing from this check"
+fn every_task_folder_is_in_the_vsix_and_has_a_cargo_bin_target() {
+    // The one list of tasks is tasks/; everything else is derived from it
+    // (scripts/package) or checked against it (here, and each task crate's
+    // own inputs test, extension_checks::assert_inputs_match).
+    let names = stage::task_names(&root()).unwrap();
+    assert!(!names.is_empty());
+    let in_vsix: BTreeSet<String> = unzipped().manifest.task_folders().into_iter().collect();
+    let expected: BTreeSet<String> = names.iter().map(|n| format!("tasks/{n}")).collect();
+    assert_eq!(in_vsix, expected, "task contributions in the VSIX");
+    let bins = bin_targets();
+    for name in &names {
+        assert!(
+            bins.contains(name),
+            "tasks/{name} has no cargo bin target named {name}"
+        );
+        let problems = task_json_problems(&root().join("tasks").join(name), None)
+            .into_iter()
+            .filter(|p| !p.contains("launcher.js")) // the launcher is copied in at packaging
+            .collect::<Vec<_>>();
+        assert!(problems.is_empty(), "tasks/{name}/task.json: {problems:#?}");
+    }
+    let source = Manifest::load(&root());
+    assert!(
+        source.task_folders().is_empty() && !source.files().iter().any(|f| f.starts_with("tasks/")),
+        "vss-extension.json lists tasks itself; they are staged from tasks/"
     );
-    for (task, declared) in cases {
-        let json = read_json(&root().join("tasks").join(task).join("task.json"));
-        let problems = input_problems(&json, declared);
-        assert!(problems.is_empty(), "{task}: {problems:#?}");
+}
+
+#[test]
+fn every_region_pick_list_comes_from_the_one_list() {
+    let u = unzipped();
+    let regions = stage::region_options(&root()).unwrap();
+    assert!(regions.contains_key("us-east-1") && regions.contains_key("cn-north-1"));
+    for folder in u.manifest.task_folders() {
+        let t = read_json(&u.extension.join(&folder).join("task.json"));
+        let region = t["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == "regionName")
+            .unwrap_or_else(|| panic!("{folder} has no regionName input"));
+        assert_eq!(
+            region["options"],
+            serde_json::Value::Object(regions.clone()),
+            "{folder}"
+        );
+        let source = read_json(&root().join(&folder).join("task.json"));
+        assert!(
+            source["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["name"] != "regionName" || i.get("options").is_none()),
+            "{folder}/task.json: the region list belongs in tasks/regions.json"
+        );
     }
 }
 
 #[test]
 fn the_aws_endpoint_type_matches_the_credentials_crate() {
-    let m = Manifest::load(&root());
+    let m = unzipped().manifest;
     let endpoints = m.contributions("ms.vss-endpoint.service-endpoint-type");
     assert_eq!(endpoints.len(), 1);
     let props = &endpoints[0]["properties"];

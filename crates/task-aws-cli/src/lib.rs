@@ -122,3 +122,13 @@ pub async fn run(ctx: TaskContext) -> Result<String, TaskError> {
         .into_result(&format!("`{line}`"), inputs.fail_on_standard_error)?;
     Ok(format!("`{line}` completed successfully."))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rust_inputs_match_task_json() {
+        extension_checks::assert_inputs_match("AWSCLI", CliInputs::INPUTS);
+    }
+}

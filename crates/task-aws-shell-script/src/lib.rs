@@ -319,6 +319,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_rust_inputs_match_task_json() {
+        extension_checks::assert_inputs_match("AWSShellScript", ShellInputs::INPUTS);
+    }
+
+    #[test]
     fn inline_scripts_lose_crlf_and_are_removed() {
         let dir = std::env::temp_dir();
         let path = {
