@@ -54,11 +54,15 @@ impl WireLog {
             .unwrap_or_else(|| "AWS".to_owned())
     }
 
-    fn headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
-        headers
-            .filter(|(k, _)| !HIDDEN_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
-            .map(|(k, v)| format!("  {k}: {v}"))
-            .collect()
+    /// One log entry: `title` and then a line per header that may be shown.
+    fn write<'a>(&self, title: String, headers: impl Iterator<Item = (&'a str, &'a str)>) {
+        let mut lines = vec![title];
+        lines.extend(
+            headers
+                .filter(|(k, _)| !HIDDEN_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
+                .map(|(k, v)| format!("  {k}: {v}")),
+        );
+        self.log.info(&lines.join("\n"));
     }
 }
 
@@ -75,14 +79,13 @@ impl Intercept for WireLog {
     ) -> Result<(), BoxError> {
         if self.requests {
             let req = context.request();
-            let mut lines = vec![format!(
+            let title = format!(
                 "{} request: {} {}",
                 Self::operation(cfg),
                 req.method(),
                 req.uri()
-            )];
-            lines.extend(Self::headers(req.headers().iter()));
-            self.log.info(&lines.join("\n"));
+            );
+            self.write(title, req.headers().iter());
         }
         Ok(())
     }
@@ -95,13 +98,12 @@ impl Intercept for WireLog {
     ) -> Result<(), BoxError> {
         if self.responses {
             let res = context.response();
-            let mut lines = vec![format!(
+            let title = format!(
                 "{} response: HTTP {}",
                 Self::operation(cfg),
                 res.status().as_u16()
-            )];
-            lines.extend(Self::headers(res.headers().iter()));
-            self.log.info(&lines.join("\n"));
+            );
+            self.write(title, res.headers().iter());
         }
         Ok(())
     }

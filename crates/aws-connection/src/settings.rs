@@ -94,42 +94,39 @@ pub struct Field {
 pub mod fields {
     use super::{Field, params, vars};
 
+    const fn field(label: &'static str, param: &'static str, variable: &'static str) -> Field {
+        Field {
+            label,
+            param,
+            variable,
+        }
+    }
+
     /// Access Key ID.
-    pub const ACCESS_KEY_ID: Field = Field {
-        label: "Access Key ID",
-        param: params::USERNAME,
-        variable: vars::ACCESS_KEY_ID,
-    };
+    pub const ACCESS_KEY_ID: Field = field("Access Key ID", params::USERNAME, vars::ACCESS_KEY_ID);
     /// Secret Access Key.
-    pub const SECRET_ACCESS_KEY: Field = Field {
-        label: "Secret Access Key",
-        param: params::PASSWORD,
-        variable: vars::SECRET_ACCESS_KEY,
-    };
+    pub const SECRET_ACCESS_KEY: Field = field(
+        "Secret Access Key",
+        params::PASSWORD,
+        vars::SECRET_ACCESS_KEY,
+    );
     /// Session Token.
-    pub const SESSION_TOKEN: Field = Field {
-        label: "Session Token",
-        param: params::SESSION_TOKEN,
-        variable: vars::SESSION_TOKEN,
-    };
+    pub const SESSION_TOKEN: Field =
+        field("Session Token", params::SESSION_TOKEN, vars::SESSION_TOKEN);
     /// Role to Assume.
-    pub const ROLE: Field = Field {
-        label: "Role to Assume",
-        param: params::ASSUME_ROLE_ARN,
-        variable: vars::ASSUME_ROLE_ARN,
-    };
+    pub const ROLE: Field = field(
+        "Role to Assume",
+        params::ASSUME_ROLE_ARN,
+        vars::ASSUME_ROLE_ARN,
+    );
     /// Role Session Name.
-    pub const SESSION_NAME: Field = Field {
-        label: "Role Session Name",
-        param: params::ROLE_SESSION_NAME,
-        variable: vars::ROLE_SESSION_NAME,
-    };
+    pub const SESSION_NAME: Field = field(
+        "Role Session Name",
+        params::ROLE_SESSION_NAME,
+        vars::ROLE_SESSION_NAME,
+    );
     /// External ID.
-    pub const EXTERNAL_ID: Field = Field {
-        label: "External ID",
-        param: params::EXTERNAL_ID,
-        variable: vars::EXTERNAL_ID,
-    };
+    pub const EXTERNAL_ID: Field = field("External ID", params::EXTERNAL_ID, vars::EXTERNAL_ID);
     /// The credential variables, which a selected connection overrides.
     pub const CREDENTIAL_VARIABLES: &[Field] = &[
         ACCESS_KEY_ID,

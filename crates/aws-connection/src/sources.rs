@@ -121,22 +121,12 @@ pub(crate) async fn build(
                 }
                 Some(role) => {
                     log.info(&format!("Using {} to assume a role.", signer.whose()));
-                    let sts = crate::session::sts_without_retries(&crate::session::signed_with(
-                        setup.anonymous,
+                    Ok(assume_role(
+                        &setup,
+                        role,
                         SharedCredentialsProvider::new(static_creds),
-                    ));
-                    Ok(Built {
-                        source: Box::new(AssumeRoleSource::new(
-                            role,
-                            sts,
-                            setup.sts_retry,
-                            signer,
-                            log.clone(),
-                            setup.clock,
-                        )),
-                        inject: true,
-                        signer: Signer::Session,
-                    })
+                        signer,
+                    ))
                 }
             }
         }
@@ -161,25 +151,39 @@ pub(crate) async fn build(
                 Some(role) => {
                     // Fail here, clearly, rather than inside the signed STS call.
                     ambient.fetch().await?;
-                    let sts = crate::session::sts_without_retries(&crate::session::signed_with(
-                        setup.anonymous,
+                    Ok(assume_role(
+                        &setup,
+                        role,
                         SharedCredentialsProvider::new(ambient),
-                    ));
-                    Ok(Built {
-                        source: Box::new(AssumeRoleSource::new(
-                            role,
-                            sts,
-                            setup.sts_retry,
-                            Signer::Ambient,
-                            log.clone(),
-                            setup.clock,
-                        )),
-                        inject: true,
-                        signer: Signer::Session,
-                    })
+                        Signer::Ambient,
+                    ))
                 }
             }
         }
+    }
+}
+
+/// `AssumeRole` signed with `base` (described by `signer`); children get the
+/// role's credentials.
+fn assume_role(
+    setup: &Setup<'_>,
+    role: crate::settings::RoleSpec,
+    base: SharedCredentialsProvider,
+    signer: Signer,
+) -> Built {
+    let sts =
+        crate::session::sts_without_retries(&crate::session::signed_with(setup.anonymous, base));
+    Built {
+        source: Box::new(AssumeRoleSource::new(
+            role,
+            sts,
+            setup.sts_retry,
+            signer,
+            setup.log.clone(),
+            setup.clock.clone(),
+        )),
+        inject: true,
+        signer: Signer::Session,
     }
 }
 

@@ -161,8 +161,8 @@ impl ServiceEndpoint {
 }
 
 /// Auth parameter keys the agent does not treat as secret
-/// (`MaskingUtil.IsEndpointAuthorizationParametersSecret`).
-const NON_SECRET_PARAMETERS: &[&str] = &[
+/// (`MaskingUtil.IsEndpointAuthorizationParametersSecret`), lower case.
+pub const NON_SECRET_PARAMETERS: &[&str] = &[
     "idtoken",
     "role",
     "scope",

@@ -19,32 +19,29 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// What a masked secret is replaced with, as the agent does.
 pub const MASK: &str = "***";
 
-/// Escape a logging-command property value.
+/// Escape a logging-command property value: `%`, CR, LF, `]` and `;`.
 #[must_use]
 pub fn escape_property(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '%' => out.push_str("%AZP25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            ']' => out.push_str("%5D"),
-            ';' => out.push_str("%3B"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(value, true)
 }
 
-/// Escape a logging-command's data (the part after `]`).
+/// Escape a logging-command's data (the part after `]`): `%`, CR and LF.
 #[must_use]
 pub fn escape_data(value: &str) -> String {
+    escape(value, false)
+}
+
+/// task-lib `taskcommand.ts` escaping; `%` first, so that a literal `%0A`
+/// cannot turn into a line break when the agent decodes it.
+fn escape(value: &str, property: bool) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
             '%' => out.push_str("%AZP25"),
             '\r' => out.push_str("%0D"),
             '\n' => out.push_str("%0A"),
+            ']' if property => out.push_str("%5D"),
+            ';' if property => out.push_str("%3B"),
             c => out.push(c),
         }
     }

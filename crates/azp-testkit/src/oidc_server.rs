@@ -17,16 +17,15 @@
 //! or leave the token out, and can read every request it received.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response};
+use hyper::Response;
+use hyper::body::Bytes;
 use ring::signature::{self, KeyPair as _, RsaKeyPair};
+
+use crate::serve::{Emulation, Reply};
 
 /// A fixed test key: generating RSA keys at test time is slow in debug
 /// builds. It signs nothing but loopback test tokens.
@@ -184,18 +183,9 @@ struct State {
 }
 
 /// The running emulation. Stops when dropped.
+#[derive(Debug)]
 pub struct OidcServer {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    _server: crate::serve::Server,
-}
-
-impl std::fmt::Debug for OidcServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcServer")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
-    }
+    server: Emulation<State>,
 }
 
 impl OidcServer {
@@ -206,44 +196,39 @@ impl OidcServer {
     #[must_use]
     pub fn start(config: OidcConfig) -> Self {
         let key = RsaKeyPair::from_der(TEST_KEY_PKCS1).expect("test key is valid PKCS#1");
-        let state = Arc::new(Mutex::new(State {
-            config,
-            behaviour: Behaviour::default(),
-            requests: Vec::new(),
-            issued: Vec::new(),
-            key,
-        }));
-        let st = state.clone();
-        let server = crate::serve::Server::start(move |req| handle(st.clone(), req));
-        Self {
-            addr: server.addr(),
-            state,
-            _server: server,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let server = Emulation::start(
+            State {
+                config,
+                behaviour: Behaviour::default(),
+                requests: Vec::new(),
+                issued: Vec::new(),
+                key,
+            },
+            handle,
+        );
+        Self { server }
     }
 
     /// The configuration in use.
     #[must_use]
     pub fn config(&self) -> OidcConfig {
-        self.lock().config.clone()
+        self.server.lock().config.clone()
     }
 
     /// `System.CollectionUri`: `http://127.0.0.1:{port}/{org}/`.
     #[must_use]
     pub fn collection_uri(&self) -> String {
-        format!("http://{}/{}/", self.addr, self.lock().config.org)
+        format!(
+            "http://{}/{}/",
+            self.server.addr(),
+            self.server.lock().config.org
+        )
     }
 
     /// `System.OidcRequestUri` for a job.
     #[must_use]
     pub fn oidc_request_uri(&self, hub: &str, plan_id: &str, job_id: &str) -> String {
-        let project_id = self.lock().config.project_id.clone();
+        let project_id = self.server.lock().config.project_id.clone();
         format!(
             "{}{project_id}/_apis/distributedtask/hubs/{hub}/plans/{plan_id}/jobs/{job_id}/oidctoken",
             self.collection_uri()
@@ -252,7 +237,8 @@ impl OidcServer {
 
     /// Make the next `n` requests fail with `status` (e.g. 500, 503, 429).
     pub fn fail_next(&self, n: usize, status: u16) {
-        self.lock()
+        self.server
+            .lock()
             .behaviour
             .fail_next
             .extend(std::iter::repeat_n(status, n));
@@ -260,42 +246,42 @@ impl OidcServer {
 
     /// Delay every answer.
     pub fn set_delay(&self, delay: Option<Duration>) {
-        self.lock().behaviour.delay = delay;
+        self.server.lock().behaviour.delay = delay;
     }
 
     /// Answer every request with this status (e.g. 401, 403) until cleared.
     pub fn set_status(&self, status: Option<u16>) {
-        self.lock().behaviour.status_override = status;
+        self.server.lock().behaviour.status_override = status;
     }
 
     /// Answer 200 without an `oidcToken`.
     pub fn omit_token(&self, omit: bool) {
-        self.lock().behaviour.omit_token = omit;
+        self.server.lock().behaviour.omit_token = omit;
     }
 
     /// Answer every request with Azure DevOps' sign-in page (HTTP 203,
     /// `text/html`), as it does when it does not accept the bearer token and
     /// redirects are not suppressed.
     pub fn answer_with_sign_in_page(&self, on: bool) {
-        self.lock().behaviour.sign_in_page = on;
+        self.server.lock().behaviour.sign_in_page = on;
     }
 
     /// Every request received so far.
     #[must_use]
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+        self.server.lock().requests.clone()
     }
 
     /// Every token issued so far.
     #[must_use]
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.lock().issued.clone()
+        self.server.lock().issued.clone()
     }
 
     /// Whether `token` carries a valid signature of this server's key.
     #[must_use]
     pub fn verify(&self, token: &str) -> bool {
-        let public = self.lock().key.public_key().as_ref().to_vec();
+        let public = self.server.lock().key.public_key().as_ref().to_vec();
         let Some((signed, sig)) = token.rsplit_once('.') else {
             return false;
         };
@@ -322,44 +308,30 @@ fn json(status: u16, body: &serde_json::Value) -> Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
-#[allow(clippy::disallowed_methods)] // an emulated server delays in real time
-async fn handle(
-    state: Arc<Mutex<State>>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let recorded = crate::serve::record(req).await;
+/// One token request, answered as Azure DevOps would (or as the test's
+/// behaviour says).
+fn handle(st: &mut State, recorded: RecordedRequest) -> Reply {
     let (method, path, query, headers) = (
         recorded.method.clone(),
         recorded.path.clone(),
         recorded.query.clone(),
         recorded.headers.clone(),
     );
-    let (delay, failure, status_override, omit, sign_in) = {
-        let mut st = state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        st.requests.push(recorded);
-        let b = &mut st.behaviour;
-        (
-            b.delay,
-            b.fail_next.pop_front(),
-            b.status_override,
-            b.omit_token,
-            b.sign_in_page,
-        )
-    };
-    if let Some(d) = delay {
-        tokio::time::sleep(d).await;
+    st.requests.push(recorded);
+    let b = &mut st.behaviour;
+    let delay = b.delay;
+    let reply = |response: Response<Full<Bytes>>| Reply { response, delay };
+    if b.sign_in_page {
+        return reply(
+            Response::builder()
+                .status(203)
+                .header("content-type", "text/html; charset=utf-8")
+                .header("x-vss-e2eid", "e2e-0000-test")
+                .body(Full::new(Bytes::from(SIGN_IN_PAGE)))
+                .unwrap_or_default(),
+        );
     }
-    if sign_in {
-        return Ok(Response::builder()
-            .status(203)
-            .header("content-type", "text/html; charset=utf-8")
-            .header("x-vss-e2eid", "e2e-0000-test")
-            .body(Full::new(Bytes::from(SIGN_IN_PAGE)))
-            .unwrap_or_default());
-    }
-    if let Some(status) = failure.or(status_override) {
+    if let Some(status) = b.fail_next.pop_front().or(b.status_override) {
         let message = match status {
             401 => "TF400813: The user '' is not authorized to access this resource.",
             403 => {
@@ -368,22 +340,19 @@ async fn handle(
             429 => "Request was blocked due to exceeding usage of resource.",
             _ => "The service is temporarily unavailable.",
         };
-        return Ok(json(
+        return reply(json(
             status,
             &serde_json::json!({ "message": message, "typeKey": "TestFailure" }),
         ));
     }
-
-    let mut st = state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let omit = b.omit_token;
     let cfg = st.config.clone();
     let expected_prefix = format!(
         "/{}/{}/_apis/distributedtask/hubs/",
         cfg.org, cfg.project_id
     );
     if method != "POST" || !path.starts_with(&expected_prefix) || !path.ends_with("/oidctoken") {
-        return Ok(json(
+        return reply(json(
             404,
             &serde_json::json!({ "message": format!("No route for {method} {path}") }),
         ));
@@ -391,13 +360,13 @@ async fn handle(
     if headers.get("authorization").map(String::as_str)
         != Some(&format!("Bearer {}", cfg.access_token))
     {
-        return Ok(json(
+        return reply(json(
             401,
             &serde_json::json!({ "message": "TF400813: The user '' is not authorized to access this resource." }),
         ));
     }
     if !query.contains_key("api-version") {
-        return Ok(json(
+        return reply(json(
             400,
             &serde_json::json!({ "message": "No api-version was supplied for the POST request." }),
         ));
@@ -407,7 +376,7 @@ async fn handle(
         Some(id) => {
             let id = id.to_lowercase();
             if !cfg.connections.contains_key(&id) {
-                return Ok(json(
+                return reply(json(
                     404,
                     &serde_json::json!({ "message": format!("Service connection {id} was not found or the job does not reference it.") }),
                 ));
@@ -416,11 +385,11 @@ async fn handle(
         }
     };
     if omit {
-        return Ok(json(200, &serde_json::json!({})));
+        return reply(json(200, &serde_json::json!({})));
     }
     let token = sign_token(&st.key, &cfg, &subject);
     st.issued.push(token.clone());
-    Ok(json(200, &serde_json::json!({ "oidcToken": token })))
+    reply(json(200, &serde_json::json!({ "oidcToken": token })))
 }
 
 #[allow(clippy::disallowed_methods)] // tokens carry real issue and expiry times, as Azure DevOps issues them

@@ -6,16 +6,14 @@
 //! answers a fixed number of times (or forever) with a canned response.
 //! Every request is recorded.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response};
+use hyper::Response;
+use hyper::body::Bytes;
 
 pub use crate::oidc_server::RecordedRequest;
+use crate::serve::{Emulation, Reply};
 
 /// What a rule answers.
 #[derive(Debug, Clone)]
@@ -108,18 +106,9 @@ struct State {
 }
 
 /// The running server. Stops when dropped.
+#[derive(Debug)]
 pub struct ScriptedServer {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    _server: crate::serve::Server,
-}
-
-impl std::fmt::Debug for ScriptedServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScriptedServer")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
-    }
+    server: Emulation<State>,
 }
 
 impl Default for ScriptedServer {
@@ -132,32 +121,20 @@ impl ScriptedServer {
     /// Start on a free loopback port with no rules (every request gets 404).
     #[must_use]
     pub fn start() -> Self {
-        let state = Arc::new(Mutex::new(State::default()));
-        let st = state.clone();
-        let server = crate::serve::Server::start(move |req| handle(st.clone(), req));
-        Self {
-            addr: server.addr(),
-            state,
-            _server: server,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let server = Emulation::start(State::default(), handle);
+        Self { server }
     }
 
     /// `http://127.0.0.1:{port}`.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// Answer matching requests `times` times (`None`: forever). Earlier
     /// rules win while they last.
     pub fn on(&self, matcher: Match, response: Canned, times: Option<usize>) {
-        self.lock().rules.push(Rule {
+        self.server.lock().rules.push(Rule {
             matcher,
             response,
             remaining: times,
@@ -167,57 +144,48 @@ impl ScriptedServer {
     /// Every request received.
     #[must_use]
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+        self.server.lock().requests.clone()
     }
 }
 
-#[allow(clippy::disallowed_methods)] // an emulated server delays in real time
-async fn handle(
-    state: Arc<Mutex<State>>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let recorded = crate::serve::record(req).await;
+/// One request: the first rule that matches and has answers left.
+fn handle(st: &mut State, recorded: RecordedRequest) -> Reply {
     let (method, path, body) = (
         recorded.method.clone(),
         recorded.path.clone(),
         recorded.body.clone(),
     );
-    let canned = {
-        let mut st = state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        st.requests.push(recorded);
-        let rule = st.rules.iter_mut().find(|r| {
-            r.remaining != Some(0)
-                && r.matcher
-                    .method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(&method))
-                && path.starts_with(&r.matcher.path_prefix)
-                && r.matcher
-                    .body_contains
-                    .as_deref()
-                    .is_none_or(|b| body.contains(b))
-        });
-        rule.map(|r| {
+    st.requests.push(recorded);
+    let rule = st.rules.iter_mut().find(|r| {
+        r.remaining != Some(0)
+            && r.matcher
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(&method))
+            && path.starts_with(&r.matcher.path_prefix)
+            && r.matcher
+                .body_contains
+                .as_deref()
+                .is_none_or(|b| body.contains(b))
+    });
+    let canned = rule
+        .map(|r| {
             if let Some(n) = r.remaining.as_mut() {
                 *n -= 1;
             }
             r.response.clone()
         })
-    };
-    let canned = canned
         .unwrap_or_else(|| Canned::new(404, format!("no scripted answer for {method} {path}")));
-    if let Some(d) = canned.delay {
-        tokio::time::sleep(d).await;
-    }
     let mut builder = Response::builder().status(canned.status);
     for (k, v) in &canned.headers {
         builder = builder.header(k, v);
     }
-    Ok(builder
-        .body(Full::new(Bytes::from(canned.body)))
-        .unwrap_or_default())
+    Reply {
+        response: builder
+            .body(Full::new(Bytes::from(canned.body)))
+            .unwrap_or_default(),
+        delay: canned.delay,
+    }
 }
 
 /// Canned AWS STS answers (query protocol, XML).

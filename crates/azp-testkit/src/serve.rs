@@ -3,10 +3,88 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
+
+/// What an emulation answers one request with, and how long it waits first.
+pub(crate) struct Reply {
+    /// The answer.
+    pub response: Response<Full<Bytes>>,
+    /// A wait before answering (a slow service).
+    pub delay: Option<std::time::Duration>,
+}
+
+impl From<Response<Full<Bytes>>> for Reply {
+    fn from(response: Response<Full<Bytes>>) -> Self {
+        Self {
+            response,
+            delay: None,
+        }
+    }
+}
+
+/// A server with shared state, as every emulation is: each request is
+/// recorded and handed, with the state, to the emulation's handler; its
+/// reply is sent after its delay. Stops when dropped.
+pub(crate) struct Emulation<S> {
+    state: Arc<Mutex<S>>,
+    server: Server,
+}
+
+impl<S> std::fmt::Debug for Emulation<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulation")
+            .field("addr", &self.server.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + 'static> Emulation<S> {
+    /// Serve `handle` over `state` on a free loopback port.
+    pub(crate) fn start(
+        state: S,
+        handle: fn(&mut S, crate::oidc_server::RecordedRequest) -> Reply,
+    ) -> Self {
+        let state = Arc::new(Mutex::new(state));
+        let st = state.clone();
+        let server = Server::start(move |req| answer(st.clone(), handle, req));
+        Self { state, server }
+    }
+
+    /// The address served.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// The state; a panic in a handler does not make it unusable.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, S> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // an emulated service delays in real time
+async fn answer<S>(
+    state: Arc<Mutex<S>>,
+    handle: fn(&mut S, crate::oidc_server::RecordedRequest) -> Reply,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let recorded = record(req).await;
+    let reply = {
+        let mut st = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        handle(&mut st, recorded)
+    };
+    if let Some(d) = reply.delay {
+        tokio::time::sleep(d).await;
+    }
+    Ok(reply.response)
+}
 
 /// A server thread; stops when dropped.
 pub(crate) struct Server {

@@ -10,10 +10,6 @@ fn step(oidc: &OidcServer) -> Agent {
     fixtures::oidc_step(fixtures::task_dir("AWSCLI"), oidc)
 }
 
-fn no_leaks(run: &TaskRun, oidc: &OidcServer) {
-    fixtures::assert_no_leaks(run, oidc);
-}
-
 #[test]
 fn sts_get_caller_identity_through_oidc() {
     let oidc = oidc();
@@ -41,7 +37,7 @@ fn sts_get_caller_identity_through_oidc() {
         completes[0].data,
         "`aws sts get-caller-identity` completed successfully."
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
     insta::assert_snapshot!("sts_get_caller_identity_log", run.snapshot());
 }
 
@@ -84,7 +80,7 @@ fn the_cli_exit_code_is_the_tasks() {
             "`aws sts no-such-operation` exited with code {code}."
         )]
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -172,7 +168,7 @@ fn cli(oidc: &OidcServer, command: &str, sub: &str, arguments: &str) -> TaskRun 
         .debug(true)
         .run(TASK);
     run.expect(StepResult::Succeeded);
-    no_leaks(&run, oidc);
+    fixtures::assert_no_leaks(&run, oidc);
     run
 }
 

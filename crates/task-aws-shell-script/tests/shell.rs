@@ -8,7 +8,7 @@ use azp_task::time::{Clock, SystemClock};
 
 use azp_testkit::fixtures::{self, oidc_server as oidc};
 use azp_testkit::scripted::{Match, ScriptedServer, sts};
-use azp_testkit::{Agent, OidcServer, StepResult, TaskRun};
+use azp_testkit::{Agent, OidcServer, StepResult};
 
 const TASK: &str = env!("CARGO_BIN_EXE_AWSShellScript");
 
@@ -21,10 +21,6 @@ fn inline(oidc: &OidcServer, script: &str) -> Agent {
     step(oidc)
         .input("scriptType", "inline")
         .input("inlineScript", script)
-}
-
-fn no_leaks(run: &TaskRun, oidc: &OidcServer) {
-    fixtures::assert_no_leaks(run, oidc);
 }
 
 #[test]
@@ -46,7 +42,7 @@ fn a_script_calling_the_cli_gets_the_assumed_role() {
         run.log_text()
     );
     assert!(run.log_text().contains("##[command]"), "{}", run.log_text());
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -108,7 +104,7 @@ fn a_file_script_gets_its_arguments_and_working_directory() {
         "{expected}\n{}",
         run.log_text()
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -135,7 +131,7 @@ fn an_inline_script_runs_in_the_default_working_directory_and_is_removed() {
         !Path::new(&script).exists(),
         "the inline script must be deleted"
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -146,7 +142,7 @@ fn the_exit_code_fails_the_task() {
     assert_eq!(run.exit_code, Some(3));
     assert_eq!(run.completions, 1);
     assert_eq!(run.errors(), vec!["The bash script exited with code 3."]);
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -162,14 +158,14 @@ fn fail_on_standard_error() {
         run.errors()
     );
     assert!(run.stderr.contains("oops"), "stderr is still shown");
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
     let run = inline(&oidc, "echo oops >&2").run(TASK);
     assert_eq!(
         run.result,
         StepResult::Succeeded,
         "without the option stderr is just output"
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -184,7 +180,7 @@ fn logging_commands_from_the_script_reach_the_agent() {
     let v = &run.variables["fromScript"];
     assert_eq!(v.value, "hello from bash");
     assert!(v.output);
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -218,7 +214,7 @@ fn cancellation_leaves_no_process_behind() {
             "process {pid} outlived the cancelled task"
         );
     }
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -238,7 +234,7 @@ fn a_missing_script_file_is_a_clear_error() {
         oidc.requests().is_empty(),
         "no credentials are requested for a task that cannot run"
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -252,7 +248,7 @@ fn missing_bash_is_a_clear_error() {
         "{:?}",
         run.errors()
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 fn tempfile_dir() -> String {
@@ -350,7 +346,7 @@ fn toolkit_argument_splitting_and_an_empty_working_directory() {
         "{}",
         run.log_text()
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]
@@ -382,7 +378,7 @@ fn the_credentials_endpoint_serves_keys_that_never_expire() {
         "{}",
         run.log_text()
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 // --- Issue 8: arguments as task-lib splits them plus single-quoted words,
@@ -417,7 +413,7 @@ fn arguments_follow_task_libs_rule_plus_single_quoted_words() {
         "{}",
         run.log_text()
     );
-    no_leaks(&run, &oidc);
+    fixtures::assert_no_leaks(&run, &oidc);
 }
 
 #[test]

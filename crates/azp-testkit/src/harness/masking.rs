@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use azp_task::endpoint::NON_SECRET_PARAMETERS;
+
 use super::endpoint::Endpoint;
 
 pub(super) fn mask(line: &str, secrets: &[String]) -> String {
@@ -33,20 +35,9 @@ pub(super) fn agent_secrets(
     for ep in endpoints.values() {
         for (k, v) in &ep.parameters {
             let lower = k.to_lowercase();
-            let excluded = [
-                "idtoken",
-                "role",
-                "scope",
-                "tenantid",
-                "issuedat",
-                "expiresat",
-                "audience",
-                "authenticationtype",
-                "authorizationtype",
-            ];
             // Deviation: boolean values are not masked here, so the log
             // stays readable; the agent would mask even "true".
-            if !excluded.contains(&lower.as_str())
+            if !NON_SECRET_PARAMETERS.contains(&lower.as_str())
                 && !v.trim().is_empty()
                 && v != "true"
                 && v != "false"
