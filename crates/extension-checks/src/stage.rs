@@ -54,7 +54,7 @@ pub fn task_names(root: &Path) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// The `regionName` options: code → "Name [code]", in the order of
+/// The `regionName` options: code → `"Name [code]"`, in the order of
 /// `tasks/regions.json`.
 ///
 /// # Errors
