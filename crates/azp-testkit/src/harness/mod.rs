@@ -13,13 +13,13 @@
 //! result as the agent does.
 //!
 //! Modules by concern:
-//! - [`endpoint`]: service connections as the agent exports them;
-//! - [`step`]: the step being built, and the environment the agent builds for it;
-//! - [`process`]: running the task's process, with cancellation and a timeout;
-//! - [`output`]: reading its output back by the agent's rules, and the
+//! - `endpoint`: service connections as the agent exports them;
+//! - `step`: the step being built, and the environment the agent builds for it;
+//! - `process`: running the task's process, with cancellation and a timeout;
+//! - `output`: reading its output back by the agent's rules, and the
 //!   assertions tests make on it;
-//! - [`masking`]: what the agent masks, and how;
-//! - [`host`]: what the agent's own host contributes.
+//! - `masking`: what the agent masks, and how;
+//! - `host`: what the agent's own host contributes.
 
 mod endpoint;
 mod host;
