@@ -4,11 +4,17 @@ use azp_task::{InputError, InputKind, InputSpec, Inputs};
 
 use crate::session::ConnectOptions;
 
+/// The service endpoint type the tasks' `awsCredentials` input takes, as
+/// the sources (the replacement flavour) name it. It has the AWS Toolkit's
+/// parameters but not its name: the Marketplace gives the name `AWS` to the
+/// toolkit alone. Other flavours rename it when they are packaged.
+pub const ENDPOINT_TYPE: &str = "AzpAwsTasksAWS";
+
 /// `awsCredentials`: the AWS service connection.
 pub const AWS_CREDENTIALS: InputSpec = InputSpec::new(
     "awsCredentials",
     "AWS Credentials",
-    InputKind::ConnectedService("AWS"),
+    InputKind::ConnectedService(ENDPOINT_TYPE),
 );
 
 /// `regionName`: an editable pickList of region codes.

@@ -1166,3 +1166,55 @@ fn the_region_comes_from_the_shared_config_profile_before_imds() {
         run.log_text()
     );
 }
+
+// --- The endpoint type's second scheme, "OIDC or role, no stored keys"
+// (scheme None at run time): connections read the same parameters. ---
+
+#[test]
+fn oidc_over_the_scheme_without_keys() {
+    let oidc = fixtures::oidc_server();
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            fixtures::oidc_connection_without_keys(),
+        )
+        .input("regionName", "eu-west-1")
+        .oidc(&oidc)
+        .run(PROBE);
+    assert_ok(&run);
+    assert!(
+        run.log_text().contains(&format!(
+            "Authenticated as {} (account 123456789012)",
+            fixtures::ASSUMED_ROLE_ARN
+        )),
+        "{}",
+        run.log_text()
+    );
+    fixtures::assert_no_leaks(&run, &oidc);
+}
+
+#[test]
+fn a_role_over_the_scheme_without_keys_uses_the_agents_credentials() {
+    let run = moto_agent()
+        .service_connection(
+            "awsCredentials",
+            CONNECTION,
+            Endpoint::aws_without_keys().param("assumeRoleArn", ROLE),
+        )
+        .env("AWS_ACCESS_KEY_ID", "AKIAAMBIENTEXAMPLE04")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "ambientSecretKeyExample0000000000000004",
+        )
+        .input("regionName", "eu-west-1")
+        .run(PROBE);
+    assert_ok(&run);
+    assert!(
+        run.log_text().contains(
+            "Assuming role deploy in account 123456789012 with the agent's own AWS credentials"
+        ),
+        "{}",
+        run.log_text()
+    );
+}

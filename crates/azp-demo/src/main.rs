@@ -56,7 +56,7 @@ fn run_step(extension: &Path, moto: &Moto, oidc: &OidcServer, step: &Step<'_>) -
         .service_connection(
             "awsCredentials",
             fixtures::CONNECTION_ID,
-            fixtures::oidc_connection(),
+            fixtures::oidc_connection_without_keys(),
         )
         .input("regionName", "eu-west-1")
         .oidc(oidc);
@@ -183,7 +183,7 @@ fn one_start(
         .service_connection(
             "awsCredentials",
             fixtures::CONNECTION_ID,
-            fixtures::oidc_connection(),
+            fixtures::oidc_connection_without_keys(),
         )
         .input("regionName", "eu-west-1")
         .input("scriptType", "inline")

@@ -421,7 +421,7 @@ mod tests {
         InputSpec::new(
             "awsCredentials",
             "AWS Credentials",
-            InputKind::ConnectedService("AWS"),
+            InputKind::ConnectedService("AzpAwsTasksAWS"),
         ),
         InputSpec::new("regionName", "AWS Region", InputKind::String),
         InputSpec::new(

@@ -255,6 +255,32 @@ impl Logger {
         write_line(&mut inner, &line);
     }
 
+    /// Set a variable the way existing pipelines read it and the way later
+    /// jobs and stages can: the plain `task.setvariable` the AWS Toolkit
+    /// writes (`$(name)` in later steps of the job), then an `isoutput=true`
+    /// copy (`$(step.name)`, `dependencies.job.outputs['step.name']`). The
+    /// names are not declared in task.json `outputVariables`, which would
+    /// make the agent keep only the output form (agent-contract.md §9.4).
+    pub fn set_variable_and_output(&self, name: &str, value: &str, secret: bool) {
+        self.set_variable(
+            name,
+            value,
+            VariableOptions {
+                secret,
+                ..VariableOptions::default()
+            },
+        );
+        self.set_variable(
+            name,
+            value,
+            VariableOptions {
+                secret,
+                output: true,
+                readonly: false,
+            },
+        );
+    }
+
     /// `task.logissue`: an error or warning on the timeline.
     pub fn issue(&self, issue: &Issue) {
         let mut inner = self.lock();
@@ -551,6 +577,21 @@ mod tests {
         assert_eq!(
             buf.contents(),
             "##vso[task.setvariable variable=out;isoutput=true;isreadonly=true;]v;1\n"
+        );
+    }
+
+    #[test]
+    fn variables_are_set_plain_and_as_outputs() {
+        let (log, buf) = logger(false);
+        log.set_variable_and_output("stackId", "arn:aws:cloudformation:x", false);
+        log.set_variable_and_output("dbPassword", "s3cr3t-value", true);
+        assert_eq!(
+            buf.contents(),
+            "##vso[task.setvariable variable=stackId;]arn:aws:cloudformation:x\n\
+             ##vso[task.setvariable variable=stackId;isoutput=true;]arn:aws:cloudformation:x\n\
+             ##vso[task.setsecret]s3cr3t-value\n\
+             ##vso[task.setvariable variable=dbPassword;issecret=true;]s3cr3t-value\n\
+             ##vso[task.setvariable variable=dbPassword;issecret=true;isoutput=true;]s3cr3t-value\n"
         );
     }
 

@@ -40,10 +40,21 @@ pub fn oidc_server_issued_by(issuer: IssuerKind) -> OidcServer {
     )
 }
 
-/// An `AWS` connection with Use OIDC and [`ROLE_ARN`].
+/// A connection with Use OIDC and [`ROLE_ARN`] on the access-keys scheme
+/// (keys left empty), as a connection moved from the AWS Toolkit or made on
+/// that scheme has.
 #[must_use]
 pub fn oidc_connection() -> Endpoint {
     Endpoint::aws()
+        .param("useOIDC", "true")
+        .param("assumeRoleArn", ROLE_ARN)
+}
+
+/// As [`oidc_connection`], on the scheme without key fields ("OIDC or
+/// role, no stored keys"), as a new connection of this extension's type.
+#[must_use]
+pub fn oidc_connection_without_keys() -> Endpoint {
+    Endpoint::aws_without_keys()
         .param("useOIDC", "true")
         .param("assumeRoleArn", ROLE_ARN)
 }

@@ -7,7 +7,10 @@
 //! - [`input_problems`]: a task's declared Rust inputs against its `task.json`.
 //! - [`unzip`]: a VSIX into a temporary folder.
 //! - [`stage`]: the extension's staged layout, built from the task folders.
+//! - [`flavour`]: the replacement, side-by-side and dev flavours, and the
+//!   checks that keep each publishable.
 
+pub mod flavour;
 pub mod stage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -175,6 +178,20 @@ pub fn task_json_problems(dir: &Path, extension_version: Option<&str>) -> Vec<St
         p.push(format!(
             "friendlyName '{friendly}' must have 1 to 40 characters"
         ));
+    }
+    // A name declared in outputVariables is only reachable as
+    // $(<step>.<name>), never as the plain $(<name>) the toolkit's pipelines
+    // read; tasks set both forms instead (azp_task::log::Logger::
+    // set_variable_and_output).
+    if t["outputVariables"]
+        .as_array()
+        .is_some_and(|v| !v.is_empty())
+    {
+        p.push(
+            "declares outputVariables, which hides the plain $(name) the toolkit's pipelines read; set the \
+             variable and an isOutput copy instead"
+                .to_owned(),
+        );
     }
     if t["instanceNameFormat"].as_str().is_none_or(str::is_empty) {
         p.push("instanceNameFormat is missing".to_owned());
@@ -390,30 +407,31 @@ pub fn unzip(vsix: &Path) -> tempfile::TempDir {
     dir
 }
 
-/// The VSIX to check: `AZP_VSIX`, else the newest `dist/*.vsix`.
+/// The VSIX of the default (replacement) flavour that `scripts/package`
+/// writes: `dist/<publisher>.<id>-<version>.vsix`, or `AZP_VSIX`.
 ///
 /// # Panics
-/// When there is none, with what to run.
+/// When it does not exist.
 #[must_use]
 #[allow(clippy::disallowed_methods)] // test configuration, read once
 pub fn vsix_path(root: &Path) -> PathBuf {
     if let Some(p) = std::env::var_os("AZP_VSIX") {
         return PathBuf::from(p);
     }
-    let newest = std::fs::read_dir(root.join("dist"))
-        .ok()
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "vsix"))
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    newest.unwrap_or_else(|| {
-        panic!(
-            "no VSIX in {}/dist: run scripts/package first (scripts/test does)",
-            root.display()
-        )
-    })
+    let m = Manifest::load(root);
+    let name = format!(
+        "{}.{}-{}.vsix",
+        m.json["publisher"].as_str().unwrap_or_default(),
+        m.json["id"].as_str().unwrap_or_default(),
+        m.version()
+    );
+    let path = root.join("dist").join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist: run scripts/package first (scripts/test does)",
+        path.display()
+    );
+    path
 }
 
 /// Total size of the files under `dir`.
@@ -437,6 +455,29 @@ pub fn dir_size(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_output_variables_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tasks/AWSCLI/task.json"),
+        )
+        .expect("task.json");
+        let mut task: Value = serde_json::from_str(&source).expect("JSON");
+        std::fs::write(dir.path().join("task.json"), task.to_string()).expect("write");
+        let before = task_json_problems(dir.path(), None);
+        assert!(
+            !before.iter().any(|p| p.contains("outputVariables")),
+            "{before:?}"
+        );
+        task["outputVariables"] = serde_json::json!([{ "name": "stackId" }]);
+        std::fs::write(dir.path().join("task.json"), task.to_string()).expect("write");
+        let after = task_json_problems(dir.path(), None);
+        assert!(
+            after.iter().any(|p| p.contains("declares outputVariables")),
+            "{after:?}"
+        );
+    }
 
     #[test]
     fn visible_rules() {

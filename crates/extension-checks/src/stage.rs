@@ -16,11 +16,15 @@
 //!
 //! The source `vss-extension.json` therefore lists no task; the extension
 //! checks compare what was staged with the task folders and the cargo bin
-//! targets.
+//! targets. A [`Flavour`] other than the replacement one renames the
+//! extension, its endpoint type and its tasks as it is staged (see
+//! [`crate::flavour`]).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
+
+use crate::flavour::Flavour;
 
 /// The contribution type of a pipeline task.
 pub const TASK_CONTRIBUTION: &str = "ms.vss-distributed-task.task";
@@ -36,6 +40,8 @@ pub struct StageOptions {
     pub platforms: Vec<String>,
     /// Where the binaries are: `<bin_dir>/<platform>/<Task>[.exe]`.
     pub bin_dir: PathBuf,
+    /// Which extension to make of the sources.
+    pub flavour: Flavour,
 }
 
 /// The task names: every folder of `<root>/tasks` with a `task.json`, sorted.
@@ -144,6 +150,7 @@ pub fn stage(options: &StageOptions) -> Result<Value, String> {
     }
     std::fs::create_dir_all(out.join("tasks")).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut manifest = read(&root.join("vss-extension.json"))?;
+    options.flavour.apply_to_manifest(&mut manifest);
     let version = manifest["version"].as_str().unwrap_or_default().to_owned();
     let regions = region_options(root)?;
 
@@ -155,10 +162,12 @@ pub fn stage(options: &StageOptions) -> Result<Value, String> {
     if contributions.iter().any(|c| c["type"] == TASK_CONTRIBUTION) {
         return Err("vss-extension.json lists a task contribution; tasks are staged from tasks/, so list none".into());
     }
-    for name in task_names(root)? {
-        let src = root.join("tasks").join(&name);
+    for source_name in task_names(root)? {
+        let src = root.join("tasks").join(&source_name);
+        let name = options.flavour.task_name(&source_name);
         let dest = out.join("tasks").join(&name);
-        let task = staged_task_json(read(&src.join("task.json"))?, &version, &regions)?;
+        let mut task = staged_task_json(read(&src.join("task.json"))?, &version, &regions)?;
+        options.flavour.apply_to_task(&mut task);
         std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
         write(&dest.join("task.json"), &task)?;
         copy(&src.join("icon.png"), &dest.join("icon.png"))?;
@@ -167,15 +176,20 @@ pub fn stage(options: &StageOptions) -> Result<Value, String> {
             &dest.join("launcher.js"),
         )?;
         for platform in &options.platforms {
-            let exe = if platform.starts_with("win-") {
-                format!("{name}.exe")
+            let ext = if platform.starts_with("win-") {
+                ".exe"
             } else {
-                name.clone()
+                ""
             };
-            let bin = options.bin_dir.join(platform).join(&exe);
-            let target = dest.join("bin").join(platform).join(&exe);
+            // The launcher runs bin/<platform>/<task.json name>: the
+            // flavour's task name, whatever the cargo bin target is called.
+            let bin = options
+                .bin_dir
+                .join(platform)
+                .join(format!("{source_name}{ext}"));
+            let target = dest.join("bin").join(platform).join(format!("{name}{ext}"));
             copy(&bin, &target).map_err(|e| {
-                format!("{e} (is {name} a cargo bin target, built for {platform} by scripts/build-target?)")
+                format!("{e} (is {source_name} a cargo bin target, built for {platform} by scripts/build-target?)")
             })?;
             #[cfg(unix)]
             {
@@ -195,7 +209,15 @@ pub fn stage(options: &StageOptions) -> Result<Value, String> {
     manifest["files"] = Value::Array(files);
     manifest["contributions"] = Value::Array(contributions);
     write(&out.join("vss-extension.json"), &manifest)?;
-    copy(&root.join("overview.md"), &out.join("overview.md"))?;
+    let overview = std::fs::read_to_string(root.join("overview.md"))
+        .map_err(|e| format!("{}: {e}", root.join("overview.md").display()))?;
+    std::fs::write(
+        out.join("overview.md"),
+        options
+            .flavour
+            .apply_to_overview(&overview, &task_names(root)?),
+    )
+    .map_err(|e| format!("{}: {e}", out.join("overview.md").display()))?;
     copy_dir(&root.join("images"), &out.join("images"))?;
     Ok(manifest)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use azp_testkit::fixtures::{self, oidc_server};
 use azp_testkit::{StepResult, workspace_root};
 use extension_checks::{
-    Manifest, dir_size, read_json, stage, task_json_problems, unzip, vsix_path,
+    Manifest, dir_size, flavour, read_json, stage, task_json_problems, unzip, vsix_path,
 };
 
 fn root() -> PathBuf {
@@ -200,23 +200,36 @@ fn the_aws_endpoint_type_matches_the_credentials_crate() {
     let endpoints = m.contributions("ms.vss-endpoint.service-endpoint-type");
     assert_eq!(endpoints.len(), 1);
     let props = &endpoints[0]["properties"];
-    assert_eq!(props["name"], "AWS", "tasks use connectedService:AWS");
-    let schemes = props["authenticationSchemes"].as_array().unwrap();
-    assert_eq!(schemes.len(), 1);
     assert_eq!(
-        schemes[0]["type"],
-        "ms.vss-endpoint.endpoint-auth-scheme-basic"
+        props["name"],
+        aws_connection::inputs::ENDPOINT_TYPE,
+        "tasks use connectedService:{}",
+        aws_connection::inputs::ENDPOINT_TYPE
     );
-    let descriptors = schemes[0]["inputDescriptors"].as_array().unwrap();
-    let ids: Vec<&str> = descriptors
-        .iter()
-        .map(|d| d["id"].as_str().unwrap())
-        .collect();
+    let schemes = props["authenticationSchemes"].as_array().unwrap();
+    let scheme = |t: &str| {
+        schemes
+            .iter()
+            .find(|s| s["type"] == t)
+            .unwrap_or_else(|| panic!("no {t} scheme"))
+    };
+    let ids = |s: &serde_json::Value| -> Vec<String> {
+        s["inputDescriptors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The toolkit's scheme and fields, so that connections made for it can
+    // be recreated field for field.
+    let basic = scheme("ms.vss-endpoint.endpoint-auth-scheme-basic");
     assert_eq!(
-        ids,
+        ids(basic),
         aws_connection::settings::params::ALL,
         "endpoint parameter keys"
     );
+    let descriptors = basic["inputDescriptors"].as_array().unwrap();
     let by_id = |id: &str| descriptors.iter().find(|d| d["id"] == id).unwrap();
     assert_eq!(by_id("useOIDC")["inputMode"], "checkbox");
     assert!(
@@ -235,6 +248,16 @@ fn the_aws_endpoint_type_matches_the_credentials_crate() {
             d["id"]
         );
     }
+    // The scheme without key fields: switching to it discards stored keys.
+    let keyless = scheme("ms.vss-endpoint.endpoint-auth-scheme-none");
+    assert_eq!(
+        ids(keyless),
+        ["assumeRoleArn", "roleSessionName", "externalId", "useOIDC"]
+    );
+    assert_eq!(
+        schemes[0], *keyless,
+        "the keyless scheme is the one the editor offers first"
+    );
     assert_ne!(
         m.json["id"], "aws-vsts-tools",
         "the extension must not reuse the toolkit's id"
@@ -242,17 +265,80 @@ fn the_aws_endpoint_type_matches_the_credentials_crate() {
 }
 
 #[test]
+fn every_flavour_stages_as_a_publishable_extension() {
+    let mut ids = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    let mut types = BTreeSet::new();
+    let mut extensions = BTreeSet::new();
+    for f in flavour::FLAVOURS {
+        let out = tempfile::tempdir().unwrap();
+        let manifest = stage::stage(&stage::StageOptions {
+            root: root(),
+            out: out.path().to_path_buf(),
+            platforms: Vec::new(),
+            bin_dir: root().join("target").join("dist-bin"),
+            flavour: *f,
+        })
+        .unwrap();
+        let staged = Manifest {
+            json: manifest.clone(),
+        };
+        let tasks: Vec<serde_json::Value> = staged
+            .task_folders()
+            .iter()
+            .map(|f| read_json(&out.path().join(f).join("task.json")))
+            .collect();
+        let problems = flavour::problems(&manifest, &tasks, f);
+        assert!(problems.is_empty(), "{}: {problems:#?}", f.name);
+        for (folder, task) in staged.task_folders().iter().zip(&tasks) {
+            let t = task_json_problems(&out.path().join(folder), Some(staged.version()))
+                .into_iter()
+                .filter(|p| !p.contains("launcher.js") || !p.contains("bin"))
+                .collect::<Vec<_>>();
+            assert!(t.is_empty(), "{}/{folder}: {t:#?}", f.name);
+            assert!(
+                ids.insert(task["id"].as_str().unwrap().to_owned()),
+                "a GUID is reused across flavours"
+            );
+            assert!(
+                names.insert(task["name"].as_str().unwrap().to_owned()),
+                "a task name is reused across flavours"
+            );
+            assert_eq!(folder, &format!("tasks/{}", task["name"].as_str().unwrap()));
+        }
+        types.insert(f.endpoint_type);
+        extensions.insert(manifest["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        types.len(),
+        flavour::FLAVOURS.len(),
+        "one endpoint type per flavour"
+    );
+    assert_eq!(
+        extensions.len(),
+        flavour::FLAVOURS.len(),
+        "one extension id per flavour"
+    );
+}
+
+#[test]
 fn a_task_runs_from_the_unzipped_vsix_through_node() {
     let u = unzipped();
-    let dir = u.extension.join("tasks/AWSCLI");
+    caller_identity_through_node(&u.extension.join("tasks/AWSCLI"));
+}
+
+/// Run the AWSCLI task in `dir` (any edition) through `node launcher.js`
+/// over OIDC: `sts get-caller-identity` answers with the assumed role, and
+/// nothing secret is logged.
+fn caller_identity_through_node(dir: &Path) {
     let oidc = oidc_server();
-    let step = fixtures::oidc_step(&dir, &oidc)
+    let run = fixtures::oidc_step(dir, &oidc)
         .input("awsCommand", "sts")
-        .input("awsSubCommand", "get-caller-identity");
-    let run = step.run_process(
-        &fixtures::node(),
-        &[&dir.join("launcher.js").display().to_string()],
-    );
+        .input("awsSubCommand", "get-caller-identity")
+        .run_process(
+            &fixtures::node(),
+            &[&dir.join("launcher.js").display().to_string()],
+        );
     run.expect(StepResult::Succeeded);
     assert!(
         run.log_text().contains(fixtures::ASSUMED_ROLE_ARN),
@@ -261,6 +347,23 @@ fn a_task_runs_from_the_unzipped_vsix_through_node() {
     );
     assert_eq!(run.completions, 1);
     fixtures::assert_no_leaks(&run, &oidc);
+}
+
+/// The side-by-side edition, staged from the binaries `scripts/package`
+/// built, runs under its own task name: the launcher finds
+/// `bin/<platform>/AWSCLINative` by the staged task.json's name.
+#[test]
+fn a_side_by_side_task_runs_through_node() {
+    let out = tempfile::tempdir().unwrap();
+    stage::stage(&stage::StageOptions {
+        root: root(),
+        out: out.path().to_path_buf(),
+        platforms: vec!["linux-x64".to_owned()],
+        bin_dir: root().join("target").join("dist-bin"),
+        flavour: flavour::by_name("side-by-side").unwrap(),
+    })
+    .expect("stage the side-by-side edition (run scripts/package first)");
+    caller_identity_through_node(&out.path().join("tasks/AWSCLINative"));
 }
 
 #[test]

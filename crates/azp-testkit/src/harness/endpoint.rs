@@ -18,14 +18,28 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// An `AWS` service connection as the toolkit's endpoint type defines it
-    /// (basic scheme; `password` and `sessionToken` confidential).
+    /// A service connection of this extension's endpoint type on its
+    /// access-keys scheme, which is the toolkit's (basic, `UsernamePassword`
+    /// in the agent's environment; `password` and `sessionToken`
+    /// confidential).
     #[must_use]
     pub fn aws() -> Self {
         Self {
             url: "https://aws.amazon.com/".into(),
             scheme: "UsernamePassword".into(),
             confidential: vec!["password".into(), "sessionToken".into()],
+            ..Self::default()
+        }
+    }
+
+    /// A service connection of this extension's type on its "OIDC or role, no stored keys"
+    /// scheme (`ms.vss-endpoint.endpoint-auth-scheme-none`, `None` in the
+    /// agent's environment): no key fields at all.
+    #[must_use]
+    pub fn aws_without_keys() -> Self {
+        Self {
+            url: "https://aws.amazon.com/".into(),
+            scheme: "None".into(),
             ..Self::default()
         }
     }

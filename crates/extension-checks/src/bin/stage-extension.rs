@@ -1,10 +1,13 @@
 //! Stage the extension for tfx-cli: `stage-extension --out DIR --platforms
-//! linux-x64,win-x64 [--root DIR] [--bin-dir DIR]`. See
-//! `extension_checks::stage`. Run by `scripts/package`.
+//! linux-x64,win-x64 [--flavour replacement|side-by-side|dev] [--root DIR]
+//! [--bin-dir DIR] [--check]`; `--check` only validates the arguments (so
+//! `scripts/package` refuses a wrong flavour before it builds). See `extension_checks::stage` and
+//! `extension_checks::flavour`. Run by `scripts/package`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use extension_checks::flavour;
 use extension_checks::stage::{StageOptions, stage};
 
 #[allow(clippy::print_stderr, clippy::print_stdout)] // a build tool, not a task
@@ -13,13 +16,23 @@ fn main() -> ExitCode {
     let mut out = None;
     let mut platforms = Vec::new();
     let mut bin_dir = None;
+    let mut flavour = flavour::FLAVOURS[0];
+    let mut check_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_default();
         match arg.as_str() {
             "--root" => root = PathBuf::from(value()),
+            "--check" => check_only = true,
             "--out" => out = Some(PathBuf::from(value())),
             "--bin-dir" => bin_dir = Some(PathBuf::from(value())),
+            "--flavour" => match flavour::by_name(&value()) {
+                Ok(f) => flavour = f,
+                Err(e) => {
+                    eprintln!("stage-extension: {e}");
+                    return ExitCode::from(2);
+                }
+            },
             "--platforms" => {
                 platforms = value()
                     .split([',', ' '])
@@ -33,11 +46,15 @@ fn main() -> ExitCode {
             }
         }
     }
+    if check_only {
+        return ExitCode::SUCCESS;
+    }
     let options = StageOptions {
         out: out.unwrap_or_else(|| root.join("dist").join("stage")),
         bin_dir: bin_dir.unwrap_or_else(|| root.join("target").join("dist-bin")),
         root,
         platforms,
+        flavour,
     };
     match stage(&options) {
         Ok(manifest) => {
@@ -52,9 +69,11 @@ fn main() -> ExitCode {
                 })
                 .unwrap_or_default();
             println!(
-                "Staged {} {} in {} (tasks: {tasks})",
+                "Staged {} {} ({} flavour, endpoint type {}) in {} (tasks: {tasks})",
                 manifest["id"].as_str().unwrap_or_default(),
                 manifest["version"].as_str().unwrap_or_default(),
+                options.flavour.name,
+                options.flavour.endpoint_type,
                 options.out.display()
             );
             ExitCode::SUCCESS
