@@ -9,9 +9,12 @@
 //! - [`moto`]: a moto server on loopback as AWS;
 //! - [`scripted`]: a scripted HTTP server for failures real services will
 //!   not produce on demand;
+//! - [`devops`]: a loopback emulation of the Azure DevOps REST endpoints the
+//!   migration kit calls;
 //! - [`leak`]: the check that no secret appears in plain text.
 
 pub mod commands;
+pub mod devops;
 pub mod fixtures;
 pub mod harness;
 pub mod leak;
