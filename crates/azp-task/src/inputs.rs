@@ -76,13 +76,29 @@ pub struct InputSpec {
     pub label: &'static str,
     /// The input's type.
     pub kind: InputKind,
+    /// Its value is a secret (an SSE-C key, for example): registered with
+    /// `task.setsecret` before the inputs are parsed, so that it is masked
+    /// in everything printed after, error messages included.
+    pub secret: bool,
 }
 
 impl InputSpec {
     /// Declare an input.
     #[must_use]
     pub const fn new(name: &'static str, label: &'static str, kind: InputKind) -> Self {
-        Self { name, label, kind }
+        Self {
+            name,
+            label,
+            kind,
+            secret: false,
+        }
+    }
+
+    /// The same input, with a secret value.
+    #[must_use]
+    pub const fn secret(mut self) -> Self {
+        self.secret = true;
+        self
     }
 }
 

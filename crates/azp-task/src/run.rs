@@ -59,6 +59,12 @@ pub fn on_abort(hook: impl Fn() + Send + Sync + 'static) {
         .push(Box::new(hook));
 }
 
+/// Threads for blocking work (file reads through `tokio::fs`, hashing).
+/// Tokio's default of 512 lets a task reading 32 file parts at once spread
+/// them over dozens of threads, each keeping its own allocator cache; a
+/// few threads keep up with any disk and keep memory flat.
+const BLOCKING_THREADS: usize = 8;
+
 /// How long the body may take to wind down after a cancellation signal. The
 /// agent sends SIGINT, waits 7.5 s, then SIGTERM and 2.5 s, then kills.
 const CANCEL_GRACE: Duration = Duration::from_secs(6);
@@ -135,11 +141,19 @@ impl TaskContext {
     }
 
     /// Parse the task's inputs, and log a warning for every value that is
-    /// read as task-lib reads it but is probably not what was meant.
+    /// read as task-lib reads it but is probably not what was meant. The
+    /// values of secret inputs ([`crate::InputSpec::secret`]) are
+    /// registered as secrets first.
     ///
     /// # Errors
     /// Any [`InputError`].
     pub fn inputs<T: TaskInputs>(&self) -> Result<T, InputError> {
+        let reader = Inputs::new(&self.env, T::INPUTS);
+        for spec in T::INPUTS.iter().filter(|s| s.secret) {
+            if let Ok(Some(value)) = reader.string(spec.name) {
+                self.log.set_secret(&value);
+            }
+        }
         let (inputs, warnings) = Inputs::parse_with_warnings::<T>(&self.env)?;
         for w in warnings {
             self.log.warning(w);
@@ -302,6 +316,7 @@ where
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
     {
         Ok(rt) => rt,
@@ -533,6 +548,38 @@ mod tests {
                 .all(|l| l.starts_with("##vso[task.setsecret]"))
         );
         assert_eq!(lines[3], "*** *** ***");
+    }
+
+    #[test]
+    fn secret_inputs_are_masked_even_in_the_error_about_them() {
+        struct KeyInput;
+        impl TaskInputs for KeyInput {
+            const INPUTS: &'static [crate::InputSpec] =
+                &[
+                    crate::InputSpec::new("customerKey", "Customer Key", crate::InputKind::String)
+                        .secret(),
+                ];
+            fn parse(i: &Inputs<'_>) -> Result<Self, InputError> {
+                let v = i.required_string("customerKey")?;
+                Err(InputError::Invalid {
+                    name: "customerKey".into(),
+                    label: "Customer Key".into(),
+                    value: v,
+                    reason: "not 64 hex digits".into(),
+                })
+            }
+        }
+        let (code, out) = run_body(&[("INPUT_CUSTOMERKEY", "zz-my-key-zz")], |ctx| async move {
+            ctx.inputs::<KeyInput>()?;
+            Ok("unreachable".into())
+        });
+        assert_eq!(code, ExitCode::FAILURE);
+        assert!(
+            out.starts_with("##vso[task.setsecret]zz-my-key-zz\n"),
+            "{out}"
+        );
+        assert_eq!(out.matches("zz-my-key-zz").count(), 1, "{out}");
+        assert!(out.contains("has the value '***'"), "{out}");
     }
 
     #[test]
