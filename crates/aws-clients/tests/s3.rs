@@ -31,6 +31,17 @@ async fn config() -> aws_types::SdkConfig {
         .await
 }
 
+/// A path-style client without a wire log.
+async fn path_style_client() -> aws_sdk_s3::Client {
+    s3::client(
+        &config().await,
+        &S3Options {
+            force_path_style: true,
+            wire_log: None,
+        },
+    )
+}
+
 async fn bucket(client: &aws_sdk_s3::Client) -> String {
     let name = format!("clients-{:08x}", fastrand::u32(..));
     client
@@ -49,13 +60,7 @@ async fn bucket(client: &aws_sdk_s3::Client) -> String {
 
 #[tokio::test]
 async fn every_object_setting_reaches_s3() {
-    let client = s3::client(
-        &config().await,
-        &S3Options {
-            force_path_style: true,
-            wire_log: None,
-        },
-    );
+    let client = path_style_client().await;
     let bucket = bucket(&client).await;
     let settings = ObjectSettings {
         content_type: Some("text/html; charset=utf-8".into()),
@@ -99,13 +104,7 @@ async fn every_object_setting_reaches_s3() {
 
 #[tokio::test]
 async fn kms_and_customer_keys() {
-    let client = s3::client(
-        &config().await,
-        &S3Options {
-            force_path_style: true,
-            wire_log: None,
-        },
-    );
+    let client = path_style_client().await;
     let bucket = bucket(&client).await;
     let kms = ObjectSettings {
         encryption: Encryption::Kms {
@@ -204,4 +203,95 @@ async fn the_wire_log_shows_requests_and_responses_without_credentials() {
     );
     assert!(!out.contains(key.key_base64().expose()), "{out}");
     assert!(WireLog::new(&log, false, false).is_none());
+}
+
+#[tokio::test]
+async fn files_go_up_whole_or_in_parts_and_their_etags_are_known_beforehand() {
+    use aws_clients::s3::etag::{MIB, local_etag};
+    use aws_clients::s3::upload::{FileUpload, OpenUploads, upload_file};
+    let client = path_style_client().await;
+    let bucket = bucket(&client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let limiter = tokio::sync::Semaphore::new(4);
+    let open = std::sync::Arc::new(OpenUploads::default());
+    let settings = ObjectSettings {
+        content_type: Some("application/zip".into()),
+        cache_control: Some("no-cache".into()),
+        ..ObjectSettings::default()
+    };
+    for (name, size) in [
+        ("empty", 0),
+        ("small", 3 * 1024),
+        ("medium", 2 * MIB + 5),
+        ("large", 20 * MIB + 1),
+    ] {
+        let path = dir.path().join(name);
+        let data: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let sent = std::sync::atomic::AtomicU64::new(0);
+        let stored = upload_file(
+            &client,
+            FileUpload {
+                bucket: &bucket,
+                key: name,
+                path: &path,
+                size,
+                settings: &settings,
+                metadata: &[("md5chksum".to_owned(), "abc".to_owned())],
+            },
+            &limiter,
+            3,
+            &open,
+            &|n| {
+                sent.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            },
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(sent.into_inner(), size, "{name}: progress");
+        assert_eq!(
+            stored.etag,
+            local_etag(&path, size).unwrap().etag,
+            "{name}: ETag"
+        );
+        let head = client
+            .head_object()
+            .bucket(&bucket)
+            .key(name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_length(), Some(size as i64), "{name}");
+        assert_eq!(head.content_type(), Some("application/zip"), "{name}");
+        assert_eq!(head.cache_control(), Some("no-cache"), "{name}");
+        assert_eq!(
+            head.metadata()
+                .and_then(|m| m.get("md5chksum"))
+                .map(String::as_str),
+            Some("abc")
+        );
+        let got = client
+            .get_object()
+            .bucket(&bucket)
+            .key(name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.body.collect().await.unwrap().into_bytes().as_ref(),
+            data.as_slice(),
+            "{name}"
+        );
+    }
+    assert!(open.list().is_empty());
+    let pending = client
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(pending.uploads().is_empty());
+    let listed = s3::list_objects(&client, &bucket, "").await.unwrap();
+    assert_eq!(listed.len(), 4);
 }

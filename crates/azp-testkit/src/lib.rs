@@ -7,19 +7,24 @@
 //!   of the writer under test;
 //! - [`oidc_server`]: a loopback emulation of Azure DevOps' OIDC token endpoint;
 //! - [`moto`]: a moto server on loopback as AWS;
+//! - [`s3`]: a blocking S3 client for checking what a bucket holds;
 //! - [`scripted`]: a scripted HTTP server for failures real services will
 //!   not produce on demand;
 //! - [`devops`]: a loopback emulation of the Azure DevOps REST endpoints the
 //!   migration kit calls;
+//! - [`fault_proxy`]: a proxy in front of moto that injects errors, dropped
+//!   connections and delays;
 //! - [`leak`]: the check that no secret appears in plain text.
 
 pub mod commands;
 pub mod devops;
+pub mod fault_proxy;
 pub mod fixtures;
 pub mod harness;
 pub mod leak;
 pub mod moto;
 pub mod oidc_server;
+pub mod s3;
 pub mod scripted;
 mod serve;
 

@@ -95,10 +95,12 @@ pub(crate) struct Server {
 
 impl Server {
     /// Serve `handler` on a free loopback port.
-    pub(crate) fn start<F, Fut>(handler: F) -> Self
+    pub(crate) fn start<F, Fut, E>(handler: F) -> Self
     where
         F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
-        Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+        Fut: Future<Output = Result<Response<Full<Bytes>>, E>> + Send + 'static,
+        // An error closes the connection without an answer.
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");

@@ -274,8 +274,8 @@ impl Flavour {
 
 /// What is wrong with a staged extension as a flavour: an endpoint type
 /// named `AWS`, a task GUID of the AWS Toolkit, an input that names an
-/// endpoint type the extension does not contribute, or names of `flavour`
-/// not applied.
+/// endpoint type the extension does not contribute, names of `flavour` not
+/// applied, or a description the Marketplace refuses.
 #[must_use]
 pub fn problems(manifest: &Value, tasks: &[Value], flavour: &Flavour) -> Vec<String> {
     let mut p = Vec::new();
@@ -299,6 +299,15 @@ pub fn problems(manifest: &Value, tasks: &[Value], flavour: &Flavour) -> Vec<Str
         p.push(format!(
             "the {} flavour must contribute exactly the endpoint type {}, not {types:?}",
             flavour.name, flavour.endpoint_type
+        ));
+    }
+    // tfx refuses to package such a manifest ("'description' must be less
+    // than 200 characters").
+    let description = manifest["description"].as_str().unwrap_or_default();
+    if description.chars().count() >= 200 {
+        p.push(format!(
+            "the description has {} characters; the Marketplace takes fewer than 200",
+            description.chars().count()
         ));
     }
     if manifest["id"].as_str() == Some(TOOLKIT_EXTENSION_ID) {
@@ -420,6 +429,7 @@ mod tests {
         let r = by_name("replacement").unwrap();
         let manifest = json!({
             "id": "aws-native-tasks",
+            "description": "x".repeat(200),
             "contributions": [{ "type": "ms.vss-endpoint.service-endpoint-type", "properties": { "name": "AWS" } }]
         });
         let task = json!({
@@ -437,5 +447,6 @@ mod tests {
             "{p:?}"
         );
         assert!(p.iter().any(|m| m.contains("does not contribute")), "{p:?}");
+        assert!(p.iter().any(|m| m.contains("200 characters")), "{p:?}");
     }
 }

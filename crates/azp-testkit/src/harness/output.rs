@@ -233,7 +233,8 @@ impl TaskRun {
         assert_eq!(
             errors.len(),
             1,
-            "one error issue: {errors:?}\n{}",
+            "one error issue, not {}:\n{}",
+            errors.len(),
             self.log_text()
         );
         errors[0].to_owned()
@@ -308,11 +309,21 @@ fn snapshot_filters(text: &str) -> String {
     out
 }
 
+/// How the run ended, as the harness saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ending {
+    /// The exit code; `None` when killed.
+    pub exit_code: Option<i32>,
+    /// Killed at the timeout.
+    pub timed_out: bool,
+    /// The harness cancelled the step (SIGINT).
+    pub cancelled: bool,
+}
+
 pub(super) fn interpret(
     stdout: String,
     stderr: String,
-    exit_code: Option<i32>,
-    timed_out: bool,
+    ending: Ending,
     mut masked: Vec<String>,
     mut secrets: Vec<String>,
     debug: bool,
@@ -377,8 +388,17 @@ pub(super) fn interpret(
             }
         }
     }
-    // Node handler: a non-zero exit fails the step by assignment.
-    let result = if exit_code == Some(0) {
+    let Ending {
+        exit_code,
+        timed_out,
+        cancelled,
+    } = ending;
+    // The agent records a cancelled step as Canceled whatever the task
+    // said; a timeout fails it. Otherwise, for a Node handler, a non-zero
+    // exit fails the step by assignment.
+    let result = if cancelled && !timed_out {
+        StepResult::Canceled
+    } else if exit_code == Some(0) {
         result.unwrap_or(StepResult::Succeeded)
     } else {
         StepResult::Failed

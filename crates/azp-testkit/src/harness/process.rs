@@ -91,7 +91,16 @@ impl Agent {
         let (masked, secrets) =
             agent_secrets(&self.access_token, &self.secret_variables, &self.endpoints);
         interpret(
-            stdout, stderr, exit_code, timed_out, masked, secrets, self.debug,
+            stdout,
+            stderr,
+            super::output::Ending {
+                exit_code,
+                timed_out,
+                cancelled,
+            },
+            masked,
+            secrets,
+            self.debug,
         )
     }
 }

@@ -1,14 +1,22 @@
-//! S3 clients and the one-object upload the tasks share.
+//! S3 clients and the uploads the tasks share.
 //!
 //! S3Upload puts many objects with per-object settings; CloudFormation puts
 //! a template larger than 51,200 bytes into a bucket. Both build their
 //! client with [`client`] from the session's SDK configuration (so the
-//! credentials refresh themselves and `AWS_ENDPOINT_URL_S3` applies) and put
-//! an object with [`put_object`] and [`ObjectSettings`], which maps each
-//! setting onto `PutObject` (S3 API reference, "PutObject").
+//! credentials refresh themselves and `AWS_ENDPOINT_URL_S3` applies), make
+//! sure of the bucket with [`bucket::ensure_bucket`], and put objects with
+//! [`put_object`] (bytes in memory) or [`upload::upload_file`] (a file, in
+//! parts when it is large), both taking [`ObjectSettings`], which map onto
+//! `PutObject` and `CreateMultipartUpload` (S3 API reference). [`etag`]
+//! computes part sizes and the ETag S3 will give a file; [`list_objects`]
+//! lists what is under a prefix.
+
+pub mod bucket;
+pub mod etag;
+pub mod upload;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption, StorageClass};
+use aws_sdk_s3::types::{ObjectCannedAcl, StorageClass};
 use aws_types::SdkConfig;
 use azp_task::Secret;
 
@@ -148,36 +156,59 @@ pub async fn put_object(
     body: ByteStream,
     settings: &ObjectSettings,
 ) -> Result<Stored, AwsError> {
-    let mut req = client
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body)
-        .set_content_type(settings.content_type.clone())
-        .set_content_encoding(settings.content_encoding.clone())
-        .set_cache_control(settings.cache_control.clone())
-        .set_acl(settings.acl.clone())
-        .set_storage_class(settings.storage_class.clone());
-    match &settings.encryption {
-        Encryption::BucketDefault => {}
-        Encryption::S3Managed => req = req.server_side_encryption(ServerSideEncryption::Aes256),
-        Encryption::Kms { key_id } => {
-            req = req
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .set_ssekms_key_id(key_id.clone());
-        }
-        Encryption::Customer(k) => {
-            req = req
-                .sse_customer_algorithm("AES256")
-                .sse_customer_key(k.key_base64().expose())
-                .sse_customer_key_md5(k.md5_base64());
-        }
-    }
+    let req = client.put_object().bucket(bucket).key(key).body(body);
+    let req = upload::with_settings!(req, settings, &[] as &[(String, String)]);
     let out = req.send().await.map_err(|e| describe(&e))?;
     Ok(Stored {
         etag: out.e_tag().unwrap_or_default().trim_matches('"').to_owned(),
         version_id: out.version_id().map(str::to_owned),
     })
+}
+
+/// An object as `ListObjectsV2` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The key.
+    pub key: String,
+    /// The size in bytes.
+    pub size: u64,
+    /// The ETag, without quotes.
+    pub etag: String,
+}
+
+/// Every object under `prefix` in `bucket` (all pages of `ListObjectsV2`,
+/// 1,000 keys each).
+///
+/// # Errors
+/// S3's answer to a page.
+pub async fn list_objects(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<Listed>, AwsError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        out.extend(page.contents().iter().filter_map(|o| {
+            Some(Listed {
+                key: o.key()?.to_owned(),
+                size: u64::try_from(o.size().unwrap_or_default()).unwrap_or_default(),
+                etag: o.e_tag().unwrap_or_default().trim_matches('"').to_owned(),
+            })
+        }));
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
 }
 
 #[cfg(test)]
