@@ -3,16 +3,22 @@
 //! `azp-demo pipeline <vsix>` unzips the packaged extension, starts a local
 //! AWS (moto) and the loopback Azure DevOps OIDC endpoint, and runs a small
 //! pipeline through `node launcher.js` exactly as the agent would: AWSCLI
-//! `sts get-caller-identity` over OIDC, then an AWSShellScript step that uses
-//! the AWS CLI. It prints the log as a pipeline page shows it (masked), and
+//! `sts get-caller-identity` over OIDC, an AWSShellScript step that uses
+//! the AWS CLI, and an S3Upload step that uploads a small static site and
+//! attaches its summary page. It prints the log as a pipeline page shows it (masked), and
 //! stops everything it started.
 //!
 //! `azp-demo bench <vsix> [runs]` measures, for AWSShellScript with OIDC
 //! credentials resolved against the loopback endpoints, the wall time from
 //! launching the task (through node and directly) until the user's script
 //! starts, the total wall time, and the peak resident memory.
+//!
+//! `azp-demo bench-s3 <vsix> <s3s-fs> [runs]` is the S3 upload benchmark
+//! (see `bench_s3`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a terminal program: printing is its job
+
+mod bench_s3;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -86,6 +92,20 @@ fn run_step(extension: &Path, moto: &Moto, oidc: &OidcServer, step: &Step<'_>) -
     for line in run.log.iter().filter_map(|l| render(l)) {
         println!("{line}");
     }
+    // The agent deletes its temp folder after the job: read the pages now.
+    for page in run
+        .commands
+        .iter()
+        .filter(|c| c.name() == "task.uploadsummary")
+    {
+        println!("» Summary page attached to the run (task.uploadsummary):");
+        for line in std::fs::read_to_string(&page.data)
+            .unwrap_or_default()
+            .lines()
+        {
+            println!("    {line}");
+        }
+    }
     println!(
         "» Finishing: {} ({}, {:.1} s)",
         step.display,
@@ -124,6 +144,26 @@ echo 'hello from Azure Pipelines' > hello.txt\n\
 aws s3 cp hello.txt s3://demo-artifacts/hello.txt\n\
 aws s3 ls s3://demo-artifacts\n\
 echo \"AWS_ACCESS_KEY_ID in the script's environment: $AWS_ACCESS_KEY_ID\"";
+    let site = tempfile::tempdir().expect("temp dir");
+    for (path, content) in [
+        (
+            "index.html",
+            "<!doctype html><title>Demo</title><link rel=stylesheet href=css/site.css><h1>Hello</h1>",
+        ),
+        (
+            "about/index.html",
+            "<!doctype html><title>About</title><p>Deployed by S3Upload.",
+        ),
+        ("css/site.css", "h1 { font-family: sans-serif }"),
+        ("js/app.js", "console.log('hello');"),
+        ("js/app.js.map", "{}"),
+        ("img/logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>"),
+    ] {
+        let p = site.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("site folder");
+        std::fs::write(p, content).expect("site file");
+    }
+    let site_dir = site.path().display().to_string();
     let steps = [
         Step {
             task: "AWSCLI",
@@ -137,6 +177,20 @@ echo \"AWS_ACCESS_KEY_ID in the script's environment: $AWS_ACCESS_KEY_ID\"";
             task: "AWSShellScript",
             display: "AWS Shell Script",
             inputs: &[("scriptType", "inline"), ("inlineScript", script)],
+        },
+        Step {
+            task: "S3Upload",
+            display: "S3 Upload: demo-site",
+            inputs: &[
+                ("bucketName", "demo-site"),
+                ("createBucket", "true"),
+                ("sourceFolder", &site_dir),
+                ("globExpressions", "**\n!**/*.map"),
+                ("targetFolder", "www"),
+                ("cacheControl", "**/*.html=no-cache\n**=max-age=86400"),
+                ("skipUnchanged", "true"),
+                ("forcePathStyleAddressing", "true"),
+            ],
         },
     ];
     let results: Vec<(String, StepResult)> = steps
@@ -259,13 +313,13 @@ fn bench_one(extension: &Path, moto: &str, via_node: bool, runs: usize) -> ExitC
 }
 
 #[cfg(unix)]
-fn peak_rss_kib() -> i64 {
+pub(crate) fn peak_rss_kib() -> i64 {
     nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .map_or(0, |u| u.max_rss())
 }
 
 #[cfg(not(unix))]
-fn peak_rss_kib() -> i64 {
+pub(crate) fn peak_rss_kib() -> i64 {
     0
 }
 
@@ -300,7 +354,9 @@ fn bench(vsix: &Path, runs: usize) -> ExitCode {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = || {
-        eprintln!("usage: azp-demo pipeline <vsix> | azp-demo bench <vsix> [runs]");
+        eprintln!(
+            "usage: azp-demo pipeline <vsix> | azp-demo bench <vsix> [runs] | azp-demo bench-s3 <vsix> <s3s-fs> [runs]"
+        );
         ExitCode::from(2)
     };
     match args
@@ -314,6 +370,13 @@ fn main() -> ExitCode {
         ["bench", vsix, runs] => runs
             .parse()
             .map_or_else(|_| usage(), |r| bench(Path::new(vsix), r)),
+        ["bench-s3", vsix, s3s] => bench_s3::bench(Path::new(vsix), Path::new(s3s), 3),
+        ["bench-s3", vsix, s3s, runs] => runs.parse().map_or_else(
+            |_| usage(),
+            |r| bench_s3::bench(Path::new(vsix), Path::new(s3s), r),
+        ),
+        ["s3-measure", tool, rest @ ..] => bench_s3::measure_one(tool, rest),
+        ["s3-sequential", rest @ ..] => bench_s3::sequential(rest),
         ["bench-one", dir, moto, mode, runs] => runs.parse().map_or_else(
             |_| usage(),
             |r| bench_one(Path::new(dir), moto, *mode == "node", r),
