@@ -156,6 +156,20 @@ pub enum InputError {
     Undeclared(String),
 }
 
+impl InputError {
+    /// [`InputError::Invalid`] for input `name` (labelled `label`) holding
+    /// `value`, with `reason` saying why and what to write instead.
+    #[must_use]
+    pub fn invalid(name: &str, label: &str, value: &str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            name: name.into(),
+            label: label.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Reads the declared inputs of one task from the environment.
 #[derive(Debug)]
 pub struct Inputs<'a> {

@@ -104,15 +104,6 @@ pub struct UploadInputs {
     pub log_response: bool,
 }
 
-fn invalid(spec_name: &str, label: &str, value: &str, reason: impl Into<String>) -> InputError {
-    InputError::Invalid {
-        name: spec_name.into(),
-        label: label.into(),
-        value: value.into(),
-        reason: reason.into(),
-    }
-}
-
 /// The SSE-C key from `customerKey`: 64 hex digits (the toolkit's form) or
 /// the base64 of 32 bytes.
 fn customer_key(value: &str) -> Result<CustomerKey, String> {
@@ -255,20 +246,20 @@ impl TaskInputs for UploadInputs {
             .choice("encryptionAlgorithm")?
             .unwrap_or_else(|| "KMS".into());
         let kms_key = i.string("kmsMasterKeyId")?.map(|k| k.trim().to_owned());
-        let encryption = match key_management.as_str() {
-            "awsManaged" if algorithm == "AES256" => Encryption::S3Managed,
-            "awsManaged" => Encryption::Kms {
-                key_id: kms_key.clone().filter(|k| !k.is_empty()),
-            },
-            "customerManaged" => {
-                let value = i.required_string("customerKey")?;
-                Encryption::Customer(
-                    customer_key(&value)
-                        .map_err(|r| invalid("customerKey", "Customer Key", &value, r))?,
-                )
-            }
-            _ => Encryption::BucketDefault,
-        };
+        let encryption =
+            match key_management.as_str() {
+                "awsManaged" if algorithm == "AES256" => Encryption::S3Managed,
+                "awsManaged" => Encryption::Kms {
+                    key_id: kms_key.clone().filter(|k| !k.is_empty()),
+                },
+                "customerManaged" => {
+                    let value = i.required_string("customerKey")?;
+                    Encryption::Customer(customer_key(&value).map_err(|r| {
+                        InputError::invalid("customerKey", "Customer Key", &value, r)
+                    })?)
+                }
+                _ => Encryption::BucketDefault,
+            };
         if key_management != "awsManaged" && kms_key.as_deref().is_some_and(|k| !k.is_empty()) {
             i.warn(format!(
                 "kmsMasterKeyId is set but keyManagement is {key_management}, so the key is not used. Set \
@@ -284,7 +275,7 @@ impl TaskInputs for UploadInputs {
 
         let cache_text = i.multi_line("cacheControl")?.unwrap_or_default();
         let cache_rules = cache_rules(&cache_text)
-            .map_err(|r| invalid("cacheControl", "Cache Control", &cache_text, r))?;
+            .map_err(|r| InputError::invalid("cacheControl", "Cache Control", &cache_text, r))?;
 
         let concurrency = match i.integer("maxConcurrentRequests")? {
             None => DEFAULT_CONCURRENCY,
@@ -292,7 +283,7 @@ impl TaskInputs for UploadInputs {
                 usize::try_from(n).unwrap_or(DEFAULT_CONCURRENCY)
             }
             Some(n) => {
-                return Err(invalid(
+                return Err(InputError::invalid(
                     "maxConcurrentRequests",
                     "Parallel requests",
                     &n.to_string(),
