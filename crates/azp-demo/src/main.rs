@@ -4,8 +4,11 @@
 //! AWS (moto) and the loopback Azure DevOps OIDC endpoint, and runs a small
 //! pipeline through `node launcher.js` exactly as the agent would: AWSCLI
 //! `sts get-caller-identity` over OIDC, an AWSShellScript step that uses
-//! the AWS CLI, and an S3Upload step that uploads a small static site and
-//! attaches its summary page. It prints the log as a pipeline page shows it (masked), and
+//! the AWS CLI, an S3Upload step that uploads a small static site and
+//! attaches its summary page, a CloudFormation step that deploys a small
+//! stack and prints its events and outputs, and one whose deploy fails (moto
+//! cannot fail a resource, so a proxy answers as CloudFormation does) to
+//! show the root cause it names. It prints the log as a pipeline page shows it (masked), and
 //! stops everything it started.
 //!
 //! `azp-demo bench <vsix> [runs]` measures, for AWSShellScript with OIDC
@@ -14,10 +17,12 @@
 //! starts, the total wall time, and the peak resident memory.
 //!
 //! `azp-demo bench-s3 <vsix> <s3s-fs> [runs]` is the S3 upload benchmark
-//! (see `bench_s3`).
+//! (see `bench_s3`); `azp-demo bench-cfn <vsix> [runs]` the CloudFormation
+//! wait benchmark (see `bench_cfn`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a terminal program: printing is its job
 
+mod bench_cfn;
 mod bench_s3;
 
 use std::path::Path;
@@ -27,8 +32,36 @@ use std::time::UNIX_EPOCH;
 use azp_task::time::{Clock, Stopwatch, SystemClock};
 
 use aws_clients::names;
+use azp_testkit::cloudformation::failed_nested_create;
+use azp_testkit::fault_proxy::FaultProxy;
 use azp_testkit::fixtures::{self, oidc_server};
 use azp_testkit::{Agent, Moto, OidcServer, StepResult, TaskRun};
+
+/// The demo's stack: a topic and a queue, with outputs.
+const DEMO_TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Description: Demo stack deployed by CloudFormationCreateOrUpdateStack
+Parameters:
+  Env:
+    Type: String
+  RetentionDays:
+    Type: Number
+    Default: 4
+Resources:
+  Events:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "${AWS::StackName}-${Env}-events"
+  Work:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-${Env}-work"
+Outputs:
+  TopicArn:
+    Description: where the events go
+    Value: !Ref Events
+  QueueUrl:
+    Value: !Ref Work
+"#;
 
 /// How a pipeline page renders the formatting commands.
 fn render(line: &str) -> Option<String> {
@@ -51,6 +84,9 @@ struct Step<'a> {
     task: &'a str,
     display: &'a str,
     inputs: &'a [(&'a str, &'a str)],
+    env: &'a [(&'a str, &'a str)],
+    /// The result the demo means to show.
+    expect: StepResult,
 }
 
 fn run_step(extension: &Path, moto: &Moto, oidc: &OidcServer, step: &Step<'_>) -> TaskRun {
@@ -68,6 +104,9 @@ fn run_step(extension: &Path, moto: &Moto, oidc: &OidcServer, step: &Step<'_>) -
         .oidc(oidc);
     for (k, v) in step.inputs {
         agent = agent.input(k, v);
+    }
+    for (k, v) in step.env {
+        agent = agent.env(k, v);
     }
     let rule = "=".repeat(78);
     println!("\n» Starting: {}\n{rule}", step.display);
@@ -164,6 +203,11 @@ echo \"AWS_ACCESS_KEY_ID in the script's environment: $AWS_ACCESS_KEY_ID\"";
         std::fs::write(p, content).expect("site file");
     }
     let site_dir = site.path().display().to_string();
+    let template_path = site.path().join("stack.yaml");
+    std::fs::write(&template_path, DEMO_TEMPLATE).expect("template file");
+    let template = template_path.display().to_string();
+    let failing_proxy = FaultProxy::start(moto.port(), failed_nested_create("demo-failing"));
+    let failing_proxy_url = failing_proxy.url();
     let steps = [
         Step {
             task: "AWSCLI",
@@ -172,11 +216,15 @@ echo \"AWS_ACCESS_KEY_ID in the script's environment: $AWS_ACCESS_KEY_ID\"";
                 ("awsCommand", "sts"),
                 ("awsSubCommand", "get-caller-identity"),
             ],
+            env: &[],
+            expect: StepResult::Succeeded,
         },
         Step {
             task: "AWSShellScript",
             display: "AWS Shell Script",
             inputs: &[("scriptType", "inline"), ("inlineScript", script)],
+            env: &[],
+            expect: StepResult::Succeeded,
         },
         Step {
             task: "S3Upload",
@@ -191,25 +239,63 @@ echo \"AWS_ACCESS_KEY_ID in the script's environment: $AWS_ACCESS_KEY_ID\"";
                 ("skipUnchanged", "true"),
                 ("forcePathStyleAddressing", "true"),
             ],
+            env: &[],
+            expect: StepResult::Succeeded,
+        },
+        Step {
+            task: "CloudFormationCreateOrUpdateStack",
+            display: "Create/Update Stack: demo-web",
+            inputs: &[
+                ("stackName", "demo-web"),
+                ("templateFile", &template),
+                ("templateParametersSource", "inline"),
+                ("templateParameters", "Env: demo\nRetentionDays: 7"),
+                ("tags", "team=web\nowner=pipelines"),
+                ("captureStackOutputs", "asVariables"),
+                ("captureAsSecuredVars", "false"),
+                ("outputVariable", "stackArn"),
+            ],
+            env: &[],
+            expect: StepResult::Succeeded,
+        },
+        Step {
+            task: "CloudFormationCreateOrUpdateStack",
+            display: "Create/Update Stack: demo-failing (a deploy that fails)",
+            inputs: &[
+                ("stackName", "demo-failing"),
+                ("templateFile", &template),
+                ("templateParametersSource", "inline"),
+                ("templateParameters", "Env=demo"),
+            ],
+            // moto completes every stack at once; this proxy answers as
+            // CloudFormation does when a nested stack's bucket fails.
+            env: &[("AWS_ENDPOINT_URL_CLOUDFORMATION", &failing_proxy_url)],
+            expect: StepResult::Failed,
         },
     ];
-    let results: Vec<(String, StepResult)> = steps
+    let results: Vec<(String, StepResult, StepResult)> = steps
         .iter()
         .map(|s| {
             (
                 s.display.to_owned(),
                 run_step(extension, &moto, &oidc, s).result,
+                s.expect,
             )
         })
         .collect();
     println!("\nSummary");
-    for (name, result) in &results {
-        println!("  {result}: {name}");
+    for (name, result, expected) in &results {
+        let note = if result == expected && *expected != StepResult::Succeeded {
+            " (as intended)"
+        } else {
+            ""
+        };
+        println!("  {result}: {name}{note}");
     }
     println!("Stopping moto and the OIDC endpoint.");
     drop(moto);
     drop(oidc);
-    if results.iter().all(|(_, r)| *r == StepResult::Succeeded) {
+    if results.iter().all(|(_, r, e)| r == e) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -355,7 +441,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = || {
         eprintln!(
-            "usage: azp-demo pipeline <vsix> | azp-demo bench <vsix> [runs] | azp-demo bench-s3 <vsix> <s3s-fs> [runs]"
+            "usage: azp-demo pipeline <vsix> | azp-demo bench <vsix> [runs] | azp-demo bench-s3 <vsix> <s3s-fs> [runs] | azp-demo bench-cfn <vsix> [runs]"
         );
         ExitCode::from(2)
     };
@@ -375,6 +461,10 @@ fn main() -> ExitCode {
             |_| usage(),
             |r| bench_s3::bench(Path::new(vsix), Path::new(s3s), r),
         ),
+        ["bench-cfn", vsix] => bench_cfn::bench(Path::new(vsix), 3),
+        ["bench-cfn", vsix, runs] => runs
+            .parse()
+            .map_or_else(|_| usage(), |r| bench_cfn::bench(Path::new(vsix), r)),
         ["s3-measure", tool, rest @ ..] => bench_s3::measure_one(tool, rest),
         ["s3-sequential", rest @ ..] => bench_s3::sequential(rest),
         ["bench-one", dir, moto, mode, runs] => runs.parse().map_or_else(

@@ -4,8 +4,16 @@
 //! request is recorded; the rest are forwarded unchanged (moto does not
 //! check signatures, so the changed host does not matter).
 //!
-//! Point a task at it with `AWS_ENDPOINT_URL_S3` and keep
-//! `AWS_ENDPOINT_URL` on moto for STS.
+//! Point a task at it with `AWS_ENDPOINT_URL_S3` (or
+//! `AWS_ENDPOINT_URL_CLOUDFORMATION`) and keep `AWS_ENDPOINT_URL` on moto
+//! for STS.
+//!
+//! CloudFormation's Query API sends its action and parameters as a form
+//! body (`Action=DescribeStacks&StackName=web`); rules can match those
+//! fields, answer with a scripted body in CloudFormation's documented
+//! shape, or forward to moto and rewrite its answer. That is how tests show
+//! what moto cannot: `*_IN_PROGRESS` states, per-resource failure events,
+//! nested stacks.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +34,12 @@ pub enum Fault {
     Drop,
     /// Forward it after this delay.
     Delay(Duration),
+    /// Answer with this status and XML body, without forwarding.
+    Reply(u16, String),
+    /// Forward it, then replace every match of the regex (first) in the
+    /// answer's body with the replacement (second, `$1` allowed). Counts
+    /// against `times` only when something was replaced.
+    Rewrite(String, String),
 }
 
 /// A rule: requests with `method`, a path ending in `path_suffix`, and a
@@ -39,6 +53,9 @@ pub struct Rule {
     pub path_suffix: &'static str,
     /// Query parameters (`name` or `name=value`) the request must have.
     pub query: Vec<String>,
+    /// Form fields (`name=value`, decoded) the request body must have;
+    /// `name~=text` matches a value containing `text`.
+    pub form: Vec<String>,
     /// What happens.
     pub fault: Fault,
     /// How many more requests it applies to.
@@ -54,6 +71,11 @@ pub struct Seen {
     pub uri: String,
     /// Whether a fault was injected, and which.
     pub fault: Option<Fault>,
+    /// The `Action` form field of a Query API request (CloudFormation,
+    /// STS), if any.
+    pub action: Option<String>,
+    /// The decoded form fields.
+    pub form: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -94,10 +116,61 @@ fn s3_error(status: u16) -> Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
-fn matches(rule: &Rule, method: &str, path: &str, query: &str) -> bool {
+/// `application/x-www-form-urlencoded` decoding.
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The fields of a form body.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(body);
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn form_matches(wanted: &[String], form: &[(String, String)]) -> bool {
+    wanted.iter().all(|w| {
+        if let Some((k, v)) = w.split_once("~=") {
+            form.iter().any(|(fk, fv)| fk == k && fv.contains(v))
+        } else {
+            let (k, v) = w.split_once('=').unwrap_or((w.as_str(), ""));
+            form.iter().any(|(fk, fv)| fk == k && fv == v)
+        }
+    })
+}
+
+fn matches(rule: &Rule, method: &str, path: &str, query: &str, form: &[(String, String)]) -> bool {
     let params: Vec<&str> = query.split('&').collect();
     rule.times > 0
         && rule.method.eq_ignore_ascii_case(method)
+        && form_matches(&rule.form, form)
         && path.ends_with(rule.path_suffix)
         && rule.query.iter().all(|q| {
             params
@@ -106,9 +179,11 @@ fn matches(rule: &Rule, method: &str, path: &str, query: &str) -> bool {
         })
 }
 
-async fn forward(upstream: u16, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, String> {
-    let (parts, body) = req.into_parts();
-    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+async fn forward(
+    upstream: u16,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<Response<Full<Bytes>>, String> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
         .await
         .map_err(|e| e.to_string())?;
@@ -134,9 +209,31 @@ impl Rule {
             method,
             path_suffix: "",
             query: query.iter().map(|q| (*q).to_owned()).collect(),
+            form: Vec::new(),
             fault,
             times,
         }
+    }
+
+    /// A rule for Query API requests (POST) with `Action=<action>`.
+    #[must_use]
+    pub fn action(action: &str, fault: Fault, times: usize) -> Self {
+        Self {
+            method: "POST",
+            path_suffix: "",
+            query: Vec::new(),
+            form: vec![format!("Action={action}")],
+            fault,
+            times,
+        }
+    }
+
+    /// Only for requests whose form also has `field` (`name=value`, or
+    /// `name~=text` for a value containing `text`).
+    #[must_use]
+    pub fn with_form(mut self, field: &str) -> Self {
+        self.form.push(field.to_owned());
+        self
     }
 
     /// Only for paths ending in `suffix`.
@@ -162,42 +259,95 @@ impl FaultProxy {
                 let method = req.method().to_string();
                 let query = req.uri().query().unwrap_or_default().to_owned();
                 let path = req.uri().path().to_owned();
-                let fault = {
+                let uri = req.uri().to_string();
+                let (parts, body) = req.into_parts();
+                // Read the body first, as a server does before answering.
+                let body = body
+                    .collect()
+                    .await
+                    .map(http_body_util::Collected::to_bytes)
+                    .unwrap_or_default();
+                let is_form = parts
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+                let form = if is_form {
+                    form_fields(&body)
+                } else {
+                    Vec::new()
+                };
+                let action = form
+                    .iter()
+                    .find(|(k, _)| k == "Action")
+                    .map(|(_, v)| v.clone());
+                let (index, fault) = {
                     let mut s = st.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let fault = s
+                    let found = s
                         .rules
                         .iter_mut()
-                        .find(|r| matches(r, &method, &path, &query))
-                        .map(|r| {
-                            r.times -= 1;
-                            r.fault.clone()
+                        .enumerate()
+                        .find(|(_, r)| matches(r, &method, &path, &query, &form))
+                        .map(|(i, r)| {
+                            if !matches!(r.fault, Fault::Rewrite(..)) {
+                                r.times -= 1;
+                            }
+                            (Some(i), Some(r.fault.clone()))
                         });
+                    let (index, fault) = found.unwrap_or((None, None));
                     s.seen.push(Seen {
                         method: method.clone(),
-                        uri: req.uri().to_string(),
+                        uri,
                         fault: fault.clone(),
+                        action,
+                        form,
                     });
-                    fault
+                    (index, fault)
                 };
                 match fault {
-                    Some(Fault::Status(status)) => {
-                        // Read the body first, as a server does before answering.
-                        let _ = req.into_body().collect().await;
-                        Ok(s3_error(status))
-                    }
+                    Some(Fault::Status(status)) => Ok(s3_error(status)),
                     Some(Fault::Drop) => {
-                        let _ = req.into_body().collect().await;
                         // An error makes hyper close the connection unanswered.
                         Err(std::io::Error::other("injected reset"))
                     }
+                    Some(Fault::Reply(status, xml)) => Ok(Response::builder()
+                        .status(status)
+                        .header("content-type", "text/xml")
+                        .header("x-amzn-requestid", "FAULTPROXY")
+                        .body(Full::new(Bytes::from(xml)))
+                        .unwrap_or_default()),
                     Some(Fault::Delay(d)) => {
                         #[allow(clippy::disallowed_methods)] // a slow network, in real time
                         tokio::time::sleep(d).await;
-                        Ok(forward(upstream, req)
+                        Ok(forward(upstream, parts, body)
                             .await
                             .unwrap_or_else(|_| s3_error(502)))
                     }
-                    None => Ok(forward(upstream, req)
+                    Some(Fault::Rewrite(pattern, replacement)) => {
+                        let answer = forward(upstream, parts, body)
+                            .await
+                            .unwrap_or_else(|_| s3_error(502));
+                        let (head, body) = answer.into_parts();
+                        let text = body
+                            .collect()
+                            .await
+                            .map(|c| String::from_utf8_lossy(&c.to_bytes()).into_owned())
+                            .unwrap_or_default();
+                        let re = regex_lite::Regex::new(&pattern)
+                            .unwrap_or_else(|e| panic!("bad rewrite pattern {pattern}: {e}"));
+                        let out = re.replace_all(&text, replacement.as_str()).into_owned();
+                        if out != text
+                            && let Some(i) = index
+                        {
+                            let mut s =
+                                st.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            s.rules[i].times = s.rules[i].times.saturating_sub(1);
+                        }
+                        let mut head = head;
+                        head.headers.remove("content-length");
+                        Ok(Response::from_parts(head, Full::new(Bytes::from(out))))
+                    }
+                    None => Ok(forward(upstream, parts, body)
                         .await
                         .unwrap_or_else(|_| s3_error(502))),
                 }
@@ -210,6 +360,20 @@ impl FaultProxy {
     #[must_use]
     pub fn url(&self) -> String {
         format!("http://{}", self.server.addr())
+    }
+
+    /// Replace the rules (the requests seen are kept).
+    pub fn set_rules(&self, rules: Vec<Rule>) {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .rules = rules;
+    }
+
+    /// The Query API actions seen so far, in order.
+    #[must_use]
+    pub fn actions(&self) -> Vec<String> {
+        self.seen().into_iter().filter_map(|s| s.action).collect()
     }
 
     /// Every request so far.

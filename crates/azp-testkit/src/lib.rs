@@ -13,9 +13,11 @@
 //! - [`devops`]: a loopback emulation of the Azure DevOps REST endpoints the
 //!   migration kit calls;
 //! - [`fault_proxy`]: a proxy in front of moto that injects errors, dropped
-//!   connections and delays;
+//!   connections and delays, and answers or rewrites CloudFormation calls;
+//! - [`cloudformation`]: CloudFormation answers in AWS's shape for that proxy;
 //! - [`leak`]: the check that no secret appears in plain text.
 
+pub mod cloudformation;
 pub mod commands;
 pub mod devops;
 pub mod fault_proxy;

@@ -39,7 +39,8 @@ pub struct Bucket {
     pub name: String,
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// Run `f` on a small runtime of its own, for blocking test helpers.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -62,15 +63,22 @@ pub fn client(endpoint: &str) -> aws_sdk_s3::Client {
             None,
             "testkit",
         ))
-        .http_client(
-            aws_clients::http::sdk_http_client(
-                None,
-                &azp_task::Logger::new(Box::new(std::io::sink()), false),
-            )
-            .expect("http client"),
-        )
+        .http_client(sdk_http_client())
         .build();
     aws_sdk_s3::Client::from_conf(config)
+}
+
+/// The SDK HTTP client the tasks use, without a proxy, for test clients.
+///
+/// # Panics
+/// When it cannot be built.
+#[must_use]
+pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_clients::http::sdk_http_client(
+        None,
+        &azp_task::Logger::new(Box::new(std::io::sink()), false),
+    )
+    .expect("http client")
 }
 
 impl Bucket {

@@ -320,6 +320,77 @@ pub fn assert_inputs_match(name: &str, declared: &[InputSpec]) {
     );
 }
 
+/// The AWS Toolkit's inputs of the four tasks, with types, defaults and
+/// options (toolkit-compat.md §8.1–8.4), the equivalent of the toolkit's own
+/// guard (`build-scripts/resources/taskInputs.gen.ts`, #572).
+const TOOLKIT_INPUTS: &str = include_str!("toolkit-inputs.json");
+
+/// The toolkit tasks whose inputs this extension keeps.
+#[must_use]
+pub fn toolkit_tasks() -> Vec<String> {
+    let data: Value = serde_json::from_str(TOOLKIT_INPUTS).unwrap_or_default();
+    data["tasks"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// How a `task.json` (`task_json`, of toolkit task `name`) breaks the AWS
+/// Toolkit's YAML: a toolkit input that is missing, or has another type
+/// (`connectedService:*` counts as one type), another default, or lacks one
+/// of the toolkit's pickList/radio options. Empty when YAML written for the
+/// toolkit keeps its meaning.
+#[must_use]
+pub fn toolkit_input_problems(name: &str, task_json: &Value) -> Vec<String> {
+    let data: Value = serde_json::from_str(TOOLKIT_INPUTS).unwrap_or_default();
+    let Some(wanted) = data["tasks"][name].as_object() else {
+        return vec![format!("{name} is not a toolkit task")];
+    };
+    let ours: BTreeMap<&str, &Value> = task_json["inputs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["name"].as_str().map(|n| (n, i)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut p = Vec::new();
+    for (input, w) in wanted {
+        let Some(i) = ours.get(input.as_str()) else {
+            p.push(format!("{name}: the toolkit's input '{input}' is missing"));
+            continue;
+        };
+        let ty = i["type"].as_str().unwrap_or_default();
+        let ty = if ty.starts_with("connectedService:") {
+            "connectedService"
+        } else {
+            ty
+        };
+        if ty != w["type"].as_str().unwrap_or_default() {
+            p.push(format!(
+                "{name}: input '{input}' has type {ty}; the toolkit's is {}",
+                w["type"]
+            ));
+        }
+        let default = i["defaultValue"].as_str().unwrap_or_default();
+        if default != w["defaultValue"].as_str().unwrap_or_default() {
+            p.push(format!(
+                "{name}: input '{input}' defaults to '{default}'; the toolkit's default is {}",
+                w["defaultValue"]
+            ));
+        }
+        for option in w["options"].as_array().into_iter().flatten() {
+            let option = option.as_str().unwrap_or_default();
+            if i["options"].get(option).is_none() {
+                p.push(format!(
+                    "{name}: input '{input}' lacks the toolkit's option '{option}'"
+                ));
+            }
+        }
+    }
+    p
+}
+
 /// Differences between the inputs a task's Rust code declares and its `task.json`.
 #[must_use]
 pub fn input_problems(task_json: &Value, declared: &[InputSpec]) -> Vec<String> {

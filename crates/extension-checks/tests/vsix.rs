@@ -104,6 +104,29 @@ fn every_task_json_follows_the_rules_of_tfx_and_the_agent() {
     }
 }
 
+#[test]
+fn every_toolkit_input_keeps_its_name_type_default_and_options() {
+    let tasks = extension_checks::toolkit_tasks();
+    assert_eq!(tasks.len(), 4, "{tasks:?}");
+    for name in tasks {
+        let json = read_json(&root().join("tasks").join(&name).join("task.json"));
+        let problems = extension_checks::toolkit_input_problems(&name, &json);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+    // The check can fail: a renamed input and a changed default are caught.
+    let mut json = read_json(&root().join("tasks/CloudFormationCreateOrUpdateStack/task.json"));
+    for i in json["inputs"].as_array_mut().unwrap() {
+        match i["name"].as_str().unwrap() {
+            "captureAsSecuredVars" => i["defaultValue"] = "false".into(),
+            "tags" => i["name"] = "stackTags".into(),
+            _ => {}
+        }
+    }
+    let problems =
+        extension_checks::toolkit_input_problems("CloudFormationCreateOrUpdateStack", &json);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
 /// The cargo bin targets of the workspace, from `cargo metadata`.
 #[allow(clippy::disallowed_methods)] // cargo tells tests where it is
 fn bin_targets() -> BTreeSet<String> {
