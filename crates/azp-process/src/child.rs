@@ -143,6 +143,8 @@ pub async fn run_child(ctx: &TaskContext, spec: &ChildSpec) -> Result<Finished, 
 
     let pid = child.id();
     let _tracked = pid.map(Tracked::new);
+    #[cfg(windows)]
+    let mut tree = ProcessTree::contain(&child);
     let wrote = Arc::new(AtomicBool::new(false));
     let copier = child
         .stderr
@@ -153,9 +155,17 @@ pub async fn run_child(ctx: &TaskContext, spec: &ChildSpec) -> Result<Finished, 
         status = child.wait() => status_outcome(status.map_err(|source| ChildError::Wait { program: program.clone(), source })?),
         () = ctx.cancelled() => {
             stop(&mut child, pid).await;
+            #[cfg(windows)]
+            if let Some(tree) = tree.take() {
+                tree.kill();
+            }
             Outcome::Cancelled
         }
     };
+    #[cfg(windows)]
+    if let Some(tree) = tree {
+        tree.release();
+    }
     if let Some(copier) = copier {
         // A background process can keep the pipe open after the child exits;
         // do not wait for it forever.
@@ -279,7 +289,52 @@ async fn stop(child: &mut tokio::process::Child, pid: Option<u32>) {
     let _ = child.wait().await;
 }
 
+/// On Windows the console's Ctrl+C reaches the child and its descendants
+/// with the task; they get a grace period to stop, then the job object
+/// ends the whole tree.
 #[cfg(not(unix))]
 async fn stop(child: &mut tokio::process::Child, _pid: Option<u32>) {
-    let _ = child.kill().await;
+    if tokio::time::timeout(Duration::from_secs(3), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
+}
+
+/// A child and every process it starts, held in a job object with
+/// `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE` (Win32 "Job Objects"): closing the
+/// job's only handle ends them all, whether the task closes it on
+/// cancellation or the task process itself ends (a panic aborts it). This
+/// is what the process group is on Unix.
+#[cfg(windows)]
+struct ProcessTree(win32job::Job);
+
+#[cfg(windows)]
+impl ProcessTree {
+    /// Put `child` (just started) in a new job. `None` when Windows refuses,
+    /// for example a job that forbids nesting on Windows before 8; the child
+    /// then runs as before, stopped alone.
+    fn contain(child: &tokio::process::Child) -> Option<Self> {
+        let mut info = win32job::ExtendedLimitInfo::new();
+        info.limit_kill_on_job_close();
+        let job = win32job::Job::create_with_limit_info(&info).ok()?;
+        // The handle's value, as the crate takes it; no pointer is followed.
+        let handle = child.raw_handle()? as isize;
+        job.assign_process(handle).ok()?;
+        Some(Self(job))
+    }
+
+    /// End every process in the tree: the job's only handle closes.
+    fn kill(self) {
+        drop(self.0);
+    }
+
+    /// Let descendants that outlive a child that ended by itself go on
+    /// running, as they do on Unix: clear the kill-on-close limit first.
+    fn release(self) {
+        let _ = self
+            .0
+            .set_extended_limit_info(&win32job::ExtendedLimitInfo::new());
+    }
 }
