@@ -15,6 +15,7 @@
 //! - [`fault_proxy`]: a proxy in front of moto that injects errors, dropped
 //!   connections and delays, and answers or rewrites CloudFormation calls;
 //! - [`cloudformation`]: CloudFormation answers in AWS's shape for that proxy;
+//! - [`wine`]: the win-x64 task binaries under Wine;
 //! - [`leak`]: the check that no secret appears in plain text.
 
 pub mod cloudformation;
@@ -29,6 +30,7 @@ pub mod oidc_server;
 pub mod s3;
 pub mod scripted;
 mod serve;
+pub mod wine;
 
 pub use harness::{Agent, Endpoint, StepResult, TaskRun};
 pub use moto::Moto;

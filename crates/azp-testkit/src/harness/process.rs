@@ -69,8 +69,15 @@ impl Agent {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        let _ = t_out.join();
-        let _ = t_err.join();
+        // A descendant that outlived the task keeps the pipes open (the
+        // agent stops reading when the task exits); give the pumps a moment
+        // for what is buffered, then go on without them.
+        let drained = Instant::now();
+        while !(t_out.is_finished() && t_err.is_finished())
+            && drained.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let t_out = || {
             std::mem::take(
                 &mut *out_buf

@@ -341,7 +341,7 @@ impl Agent {
             if kind == "filePath" {
                 value = if value.is_empty() {
                     s.clone()
-                } else if Path::new(&value).is_absolute() {
+                } else if is_rooted(&value) {
                     value
                 } else {
                     Path::new(&s).join(&value).display().to_string()
@@ -412,4 +412,17 @@ impl Agent {
         }
         env.into_iter().collect()
     }
+}
+
+/// Whether the agent takes a `filePath` value as rooted: absolute on this
+/// machine, or a Windows path with a drive or a UNC share (which a Windows
+/// agent roots; the Windows tier runs tasks under Wine on Linux).
+fn is_rooted(value: &str) -> bool {
+    let b = value.as_bytes();
+    Path::new(value).is_absolute()
+        || value.starts_with("\\\\")
+        || (b.len() >= 3
+            && b[0].is_ascii_alphabetic()
+            && b[1] == b':'
+            && matches!(b[2], b'\\' | b'/'))
 }

@@ -1,0 +1,138 @@
+//! Wine: the shipped win-x64 task binaries run unmodified in the test
+//! suite, as a Windows agent runs them.
+//!
+//! `scripts/install-wine` installs Debian's Wine 8 and builds the test-only
+//! `bcryptprimitives.dll` shim (Rust's std imports `ProcessPrng`, which Wine
+//! 8 lacks) into `.tools/wine`; `scripts/build-target win-x64` builds the
+//! binaries into `target/dist-bin/win-x64`. [`Wine::shared`] makes one
+//! fresh prefix per test binary (`wineboot -i`, about 10 s) with the shim
+//! in its `system32`, and keeps a wineserver running while the tests use
+//! it. Child programs of a Windows task must be Windows programs (`.cmd`,
+//! `.exe`): Wine starts a Linux program but cannot wait for it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use crate::{Agent, TaskRun, tools_dir, workspace_root};
+
+/// Where Debian installs the 64-bit loader (not on `PATH`).
+pub const WINE64: &str = "/usr/lib/wine/wine64";
+/// The wineserver of that installation.
+pub const WINESERVER: &str = "/usr/lib/wine/wineserver";
+
+/// A Wine prefix for this test binary.
+#[derive(Debug)]
+pub struct Wine {
+    prefix: tempfile::TempDir,
+}
+
+/// `path` as a Windows program sees it: on Wine's `Z:` drive, with
+/// backslashes.
+#[must_use]
+pub fn windows_path(path: &Path) -> String {
+    format!("Z:{}", path.display()).replace('/', "\\")
+}
+
+/// The win-x64 build of task binary `name` (`AWSCLI` gives
+/// `target/dist-bin/win-x64/AWSCLI.exe`).
+///
+/// # Panics
+/// When it has not been built: run `scripts/test` (or `scripts/build-target
+/// win-x64`).
+#[must_use]
+pub fn task_exe(name: &str) -> PathBuf {
+    let exe = workspace_root()
+        .join("target/dist-bin/win-x64")
+        .join(format!("{name}.exe"));
+    assert!(
+        exe.is_file(),
+        "{} is missing: scripts/test builds it (scripts/build-target win-x64 --bin {name})",
+        exe.display()
+    );
+    exe
+}
+
+impl Wine {
+    /// The prefix shared by every test in this test binary.
+    #[must_use]
+    pub fn shared() -> &'static Wine {
+        static SHARED: OnceLock<Wine> = OnceLock::new();
+        SHARED.get_or_init(Wine::start)
+    }
+
+    /// A new prefix, booted, with the shim installed.
+    ///
+    /// # Panics
+    /// When Wine or the shim is missing (`scripts/install-wine`), or the
+    /// prefix cannot be made. The Windows tier is never skipped.
+    #[must_use]
+    pub fn start() -> Self {
+        assert!(
+            Path::new(WINE64).is_file(),
+            "{WINE64} is missing: run scripts/install-wine (the Windows test tier needs Wine)"
+        );
+        let shim = tools_dir().join("wine/bcryptprimitives.dll");
+        assert!(
+            shim.is_file(),
+            "{} is missing: run scripts/install-wine",
+            shim.display()
+        );
+        let prefix = tempfile::Builder::new()
+            .prefix("azp-wine-")
+            .tempdir()
+            .expect("prefix folder");
+        let wine = Self { prefix };
+        // A server that outlives each program by 60 s, so that every task run
+        // does not start its own; it ends by itself after the last test.
+        let _ = wine
+            .command(WINESERVER)
+            .arg("-p60")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let booted = wine
+            .command(WINE64)
+            .args(["wineboot", "-i"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("wineboot");
+        assert!(booted.success(), "wineboot -i failed: {booted}");
+        let system32 = wine.prefix.path().join("drive_c/windows/system32");
+        std::fs::copy(&shim, system32.join("bcryptprimitives.dll")).expect("install the shim");
+        wine
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("WINEPREFIX", self.prefix.path())
+            .env("WINEDEBUG", "-all");
+        c
+    }
+
+    /// The prefix folder.
+    #[must_use]
+    pub fn prefix(&self) -> &Path {
+        self.prefix.path()
+    }
+
+    /// Run task binary `exe` (a `.exe` path) as `agent` describes, under
+    /// Wine, with `windows_path` (folders, Linux paths) on the Windows
+    /// `PATH` (`WINEPATH`).
+    #[must_use]
+    pub fn run(&self, agent: Agent, exe: &Path, windows_path_dirs: &[&Path]) -> TaskRun {
+        let winepath = windows_path_dirs
+            .iter()
+            .map(|d| windows_path(d))
+            .collect::<Vec<_>>()
+            .join(";");
+        agent
+            .env("WINEPREFIX", &self.prefix.path().display().to_string())
+            .env("WINEDEBUG", "-all")
+            .env("WINEPATH", &winepath)
+            .run_process(Path::new(WINE64), &[&exe.display().to_string()])
+    }
+}
