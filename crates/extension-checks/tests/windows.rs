@@ -361,3 +361,86 @@ fn cloudformation_takes_windows_paths_for_the_template_and_parameters() {
     assert_eq!(stack.parameters["Env"], "win");
     fixtures::assert_no_leaks(&r, &oidc);
 }
+
+#[test]
+fn agent_folders_in_windows_form_and_forward_slash_paths() {
+    let oidc = oidc();
+    let bin = stand_ins(&[("bash.cmd", BASH_CMD)]);
+    let agent_temp = tempfile::tempdir().unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    // A Windows agent gives its folders as C:\agent\_work\1\s and the like;
+    // here they are on Wine's Z: drive.
+    let r = run(
+        step("AWSShellScript", &oidc)
+            .env("AGENT_TEMPDIRECTORY", &windows_path(agent_temp.path()))
+            .env(
+                "SYSTEM_DEFAULTWORKINGDIRECTORY",
+                &windows_path(sources.path()),
+            )
+            .env("BUILD_SOURCESDIRECTORY", &windows_path(sources.path()))
+            // The agent fills empty filePath inputs with that folder.
+            .input("filePath", &windows_path(sources.path()))
+            .input("workingDirectory", &windows_path(sources.path()))
+            .input("scriptType", "inline")
+            .input("inlineScript", "echo hi"),
+        "AWSShellScript",
+        &[bin.path()],
+    );
+    r.expect(StepResult::Succeeded);
+    assert_logged(&r, &format!("cwd: {}", windows_path(sources.path())));
+    let args = r
+        .log
+        .iter()
+        .find_map(|l| l.strip_prefix("bash-args: "))
+        .unwrap_or_else(|| panic!("{}", r.log_text()))
+        .to_owned();
+    // The inline script went to the agent's temp folder, named for bash.
+    let temp = windows_path(agent_temp.path()).replace('\\', "/");
+    assert!(args.starts_with(&temp), "{args} not in {temp}");
+
+    // A drive path written with forward slashes.
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("stack.json");
+    std::fs::write(
+        &template,
+        r#"{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}"#,
+    )
+    .unwrap();
+    let name = format!("slashes-{:08x}", fastrand::u32(..));
+    let r = run(
+        step("CloudFormationCreateOrUpdateStack", &oidc)
+            .input("stackName", &name)
+            .input("templateFile", &windows_path(&template).replace('\\', "/")),
+        "CloudFormationCreateOrUpdateStack",
+        &[],
+    );
+    r.expect(StepResult::Succeeded);
+    fixtures::assert_no_leaks(&r, &oidc);
+}
+
+#[test]
+fn a_script_exit_code_and_standard_error_fail_the_step() {
+    let oidc = oidc();
+    let failing = stand_ins(&[("bash.cmd", "exit /b 7")]);
+    let r = run(
+        step("AWSShellScript", &oidc)
+            .input("scriptType", "inline")
+            .input("inlineScript", "exit 7"),
+        "AWSShellScript",
+        &[failing.path()],
+    );
+    r.expect(StepResult::Failed);
+    assert_eq!(r.exit_code, Some(7));
+
+    let noisy = stand_ins(&[("bash.cmd", "echo warning: disk 1>&2\nexit /b 0")]);
+    let r = run(
+        step("AWSShellScript", &oidc)
+            .input("scriptType", "inline")
+            .input("inlineScript", "echo warning: disk >&2")
+            .input("failOnStandardError", "true"),
+        "AWSShellScript",
+        &[noisy.path()],
+    );
+    r.expect(StepResult::Failed);
+    fixtures::assert_no_leaks(&r, &oidc);
+}
