@@ -168,7 +168,7 @@ pub fn render_chain(e: &(dyn std::error::Error + 'static)) -> String {
                     _ => code.to_owned(),
                 }
             }
-            None => s.to_string(),
+            None => azp_task::http::cause_text(s),
         };
         if !out.contains(&text) {
             out.push_str(": ");

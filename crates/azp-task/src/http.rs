@@ -38,3 +38,48 @@ pub fn client(proxy: Option<&AgentProxy>) -> Result<reqwest::Client, reqwest::Er
     }
     builder.build()
 }
+
+/// One cause of a transport failure as a log line shows it: its `Display`,
+/// except for a TLS certificate error that rustls can only render with
+/// `Debug` (`invalid peer certificate: Other(OtherError("…"))`, what the
+/// Windows and macOS certificate verifiers report), which becomes
+/// `invalid peer certificate: …` with the verifier's own message. Takes
+/// any error of a source chain (an `std::io::Error` wrapping the rustls
+/// error, as hyper passes it on, or the rustls error itself).
+#[must_use]
+pub fn cause_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    });
+    match tls {
+        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))) => {
+            format!("invalid peer certificate: {other}")
+        }
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_platform_verifier_failure_reads_without_debug_rendering() {
+        let verifier = std::io::Error::other("OS Error -2146762482 (os error -2146762482)");
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
+            rustls::OtherError(Arc::new(verifier)),
+        ));
+        // rustls itself renders it with Debug.
+        assert!(tls.to_string().contains("Other(OtherError("), "{tls}");
+        let wrapped = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+        assert_eq!(
+            cause_text(&wrapped),
+            "invalid peer certificate: OS Error -2146762482 (os error -2146762482)"
+        );
+        let other = std::io::Error::other("connection refused");
+        assert_eq!(cause_text(&other), "connection refused");
+    }
+}

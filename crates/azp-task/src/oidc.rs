@@ -436,7 +436,8 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
     let mut msg = format!("{kind}: {e}");
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        msg.push_str(&format!(": {s}"));
+        msg.push_str(": ");
+        msg.push_str(&crate::http::cause_text(s));
         source = s.source();
     }
     msg
