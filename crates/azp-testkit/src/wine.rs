@@ -5,9 +5,9 @@
 //! `bcryptprimitives.dll` shim (Rust's std imports `ProcessPrng`, which Wine
 //! 8 lacks) into `.tools/wine`; `scripts/build-target win-x64` builds the
 //! binaries into `target/dist-bin/win-x64`. [`Wine::shared`] makes one
-//! fresh prefix per test binary (`wineboot -i`, about 10 s) with the shim
-//! in its `system32`, and keeps a wineserver running while the tests use
-//! it. Child programs of a Windows task must be Windows programs (`.cmd`,
+//! fresh prefix per test process (`wineboot -i`, about 10 s) with the shim
+//! in its `system32`, keeps a wineserver running while the tests use it,
+//! and removes the prefix when the process ends. Child programs of a Windows task must be Windows programs (`.cmd`,
 //! `.exe`): Wine starts a Linux program but cannot wait for it.
 
 use std::path::{Path, PathBuf};
@@ -24,7 +24,10 @@ pub const WINESERVER: &str = "/usr/lib/wine/wineserver";
 /// A Wine prefix for this test binary.
 #[derive(Debug)]
 pub struct Wine {
-    prefix: tempfile::TempDir,
+    prefix: PathBuf,
+    /// Removes the prefix (about 700 MB) when this test process ends: a
+    /// static is never dropped, so a `TempDir` would leak it.
+    _cleanup: std::process::Child,
 }
 
 /// `path` as a Windows program sees it: on Wine's `Z:` drive, with
@@ -81,8 +84,24 @@ impl Wine {
         let prefix = tempfile::Builder::new()
             .prefix("azp-wine-")
             .tempdir()
-            .expect("prefix folder");
-        let wine = Self { prefix };
+            .expect("prefix folder")
+            .keep();
+        // `read` returns when this process exits and its end of the pipe
+        // closes; then the prefix's wineserver stops and the prefix goes.
+        let cleanup = Command::new("sh")
+            .arg("-c")
+            .arg(r#"read -r _ || true; WINEPREFIX="$0" "$1" -k 2>/dev/null; rm -rf "$0""#)
+            .arg(&prefix)
+            .arg(WINESERVER)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the prefix cleanup");
+        let wine = Self {
+            prefix,
+            _cleanup: cleanup,
+        };
         // A server that outlives each program by 60 s, so that every task run
         // does not start its own; it ends by itself after the last test.
         let _ = wine
@@ -101,22 +120,21 @@ impl Wine {
             .status()
             .expect("wineboot");
         assert!(booted.success(), "wineboot -i failed: {booted}");
-        let system32 = wine.prefix.path().join("drive_c/windows/system32");
+        let system32 = wine.prefix.join("drive_c/windows/system32");
         std::fs::copy(&shim, system32.join("bcryptprimitives.dll")).expect("install the shim");
         wine
     }
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        c.env("WINEPREFIX", self.prefix.path())
-            .env("WINEDEBUG", "-all");
+        c.env("WINEPREFIX", &self.prefix).env("WINEDEBUG", "-all");
         c
     }
 
     /// The prefix folder.
     #[must_use]
     pub fn prefix(&self) -> &Path {
-        self.prefix.path()
+        &self.prefix
     }
 
     /// Run task binary `exe` (a `.exe` path) as `agent` describes, under
@@ -130,7 +148,7 @@ impl Wine {
             .collect::<Vec<_>>()
             .join(";");
         agent
-            .env("WINEPREFIX", &self.prefix.path().display().to_string())
+            .env("WINEPREFIX", &self.prefix.display().to_string())
             .env("WINEDEBUG", "-all")
             .env("WINEPATH", &winepath)
             .run_process(Path::new(WINE64), &[&exe.display().to_string()])
