@@ -196,6 +196,23 @@ impl TaskContext {
             .map_or_else(std::env::temp_dir, PathBuf::from)
     }
 
+    /// Attach `markdown` to the run as a summary page
+    /// (`##vso[task.uploadsummary]`): written to [`TaskContext::temp_dir`]
+    /// as `<stem>-<random hex>.md`, so two steps of one job never share a
+    /// file. A page that cannot be written is a warning, never a failure.
+    pub fn upload_summary(&self, stem: &str, markdown: &str) {
+        let path = self
+            .temp_dir()
+            .join(format!("{stem}-{:016x}.md", fastrand::u64(..)));
+        match std::fs::write(&path, markdown) {
+            Ok(()) => self.log.upload_summary(&path.display().to_string()),
+            Err(e) => self.log.warning(format!(
+                "The summary page could not be written to {}: {e}",
+                path.display()
+            )),
+        }
+    }
+
     /// The job's OIDC token for service connection `connection_id`, with the
     /// default retry policy, through the agent's proxy. The token is
     /// registered as a secret before this returns.

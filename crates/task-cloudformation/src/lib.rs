@@ -344,16 +344,5 @@ fn finish(
         inputs.capture_outputs != CaptureOutputs::Ignore && inputs.capture_as_secret,
         waiter.elapsed(),
     );
-    let path = ctx.temp_dir().join(format!(
-        "cloudformation-{}-{:08x}.md",
-        inputs.stack_name,
-        fastrand::u32(..)
-    ));
-    match std::fs::write(&path, md) {
-        Ok(()) => log.upload_summary(&path.display().to_string()),
-        Err(e) => log.warning(format!(
-            "The summary page could not be written to {}: {e}",
-            path.display()
-        )),
-    }
+    ctx.upload_summary(&format!("cloudformation-{}", inputs.stack_name), &md);
 }

@@ -350,22 +350,5 @@ pub async fn run(ctx: TaskContext) -> Result<String, TaskError> {
 /// Attach the summary page and set the output variables.
 fn finish(ctx: &TaskContext, summary: &Summary) {
     summary.set_outputs(ctx.log());
-    let path = ctx
-        .temp_dir()
-        .join(format!("s3upload-summary-{:016x}.md", fastrand_u64()));
-    match std::fs::write(&path, summary.markdown()) {
-        Ok(()) => ctx.log().upload_summary(&path.display().to_string()),
-        Err(e) => ctx.log().warning(format!(
-            "The summary page could not be written to {}: {e}",
-            path.display()
-        )),
-    }
-}
-
-/// A name part that two steps of one job do not share.
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.finish()
+    ctx.upload_summary("s3upload-summary", &summary.markdown());
 }
