@@ -347,7 +347,7 @@ pub async fn deploy(
         None => mode = Mode::Create,
         Some(Disposition::Review) if inputs.change_set.is_some() => mode = Mode::Create,
         Some(d @ (Disposition::RolledBackCreate | Disposition::Review)) => {
-            let s = existing.clone().unwrap_or_else(|| unreachable_stack(name));
+            let s = existing.clone().unwrap_or_else(|| placeholder_stack(name));
             if !inputs.recreate_failed_stack {
                 return Err(if d == Disposition::Review {
                     DeployError::ReviewOnly(name.to_owned())
@@ -378,7 +378,7 @@ pub async fn deploy(
             mode = Mode::Create;
         }
         Some(Disposition::Stuck) => {
-            let s = existing.clone().unwrap_or_else(|| unreachable_stack(name));
+            let s = existing.clone().unwrap_or_else(|| placeholder_stack(name));
             return Err(DeployError::Stuck {
                 stack: name.to_owned(),
                 why: reason_suffix(&s, ": "),
@@ -406,7 +406,9 @@ pub async fn deploy(
     }
 }
 
-fn unreachable_stack(name: &str) -> Stack {
+/// A stack known only by name (or id, when `name` is one), for reports made
+/// before CloudFormation has described it.
+fn placeholder_stack(name: &str) -> Stack {
     Stack {
         id: name.to_owned(),
         name: name.to_owned(),
@@ -551,7 +553,7 @@ async fn deploy_direct(
             let id = out.stack_id().unwrap_or(name).to_owned();
             report.stack = Some(Stack {
                 id: id.clone(),
-                ..unreachable_stack(name)
+                ..placeholder_stack(name)
             });
             follow(
                 api,
@@ -564,7 +566,7 @@ async fn deploy_direct(
             Ok(Outcome::Deployed)
         }
         Mode::Update => {
-            let current = existing.unwrap_or_else(|| unreachable_stack(name));
+            let current = existing.unwrap_or_else(|| placeholder_stack(name));
             if inputs.stack_timeout_minutes.is_some() {
                 log.warning(
                     "stackTimeoutInMinutes applies only when the stack is created; CloudFormation's UpdateStack has \
@@ -694,7 +696,7 @@ async fn deploy_change_set(
         report.stack = Some(Stack {
             id: stack_id.clone(),
             status: "REVIEW_IN_PROGRESS".into(),
-            ..unreachable_stack(name)
+            ..placeholder_stack(name)
         });
     }
     if set.status == "FAILED" {

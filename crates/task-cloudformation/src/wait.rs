@@ -72,6 +72,11 @@ pub enum WaitError {
     },
 }
 
+/// The pause before round `round` (0-based) on [`POLL_SCHEDULE`].
+fn scheduled_pause(round: usize) -> Duration {
+    Duration::from_secs(POLL_SCHEDULE[round.min(POLL_SCHEDULE.len() - 1)])
+}
+
 /// Waits for stacks, bounded by one deadline for the whole task.
 #[derive(Debug)]
 pub struct Waiter {
@@ -118,7 +123,7 @@ impl Waiter {
         if self.elapsed() >= self.limit {
             return false;
         }
-        let pause = Duration::from_secs(POLL_SCHEDULE[round.min(POLL_SCHEDULE.len() - 1)]);
+        let pause = scheduled_pause(round);
         tokio::select! {
             () = self.clock.sleep(pause) => true,
             () = ctx.cancelled() => false,
@@ -156,9 +161,7 @@ impl Waiter {
         let mut moved = false;
         let called = self.clock.now();
         loop {
-            let pause = throttled_pause.unwrap_or_else(|| {
-                Duration::from_secs(POLL_SCHEDULE[round.min(POLL_SCHEDULE.len() - 1)])
-            });
+            let pause = throttled_pause.unwrap_or_else(|| scheduled_pause(round));
             round += 1;
             if self.elapsed() >= self.limit {
                 return Err(WaitError::Timeout {
