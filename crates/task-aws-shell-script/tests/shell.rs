@@ -240,8 +240,10 @@ fn a_missing_script_file_is_a_clear_error() {
 #[test]
 fn missing_bash_is_a_clear_error() {
     let oidc = oidc();
-    let empty = tempfile_dir();
-    let run = inline(&oidc, "echo hi").env("PATH", &empty).run(TASK);
+    let empty = tempfile::tempdir().unwrap();
+    let run = inline(&oidc, "echo hi")
+        .env("PATH", empty.path().to_str().unwrap())
+        .run(TASK);
     run.expect(StepResult::Failed);
     assert!(
         run.errors()[0].starts_with("No bash was found on PATH"),
@@ -249,12 +251,6 @@ fn missing_bash_is_a_clear_error() {
         run.errors()
     );
     fixtures::assert_no_leaks(&run, &oidc);
-}
-
-fn tempfile_dir() -> String {
-    let dir = std::env::temp_dir().join(format!("azp-empty-path-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.display().to_string()
 }
 
 #[test]
