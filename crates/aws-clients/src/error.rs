@@ -27,8 +27,13 @@ pub enum AwsErrorKind {
     Service,
     /// The call timed out (connect, attempt or operation timeout).
     Timeout,
-    /// The request could not be sent: DNS, connection refused or reset, TLS.
+    /// The request could not be sent: DNS, connection refused or reset, a
+    /// TLS failure other than a certificate's.
     Dispatch,
+    /// The server's certificate could not be verified, or the server refused
+    /// the client certificate ([`azp_task::tls::TlsFailure`]): the message
+    /// holds the host, the problem and the advice. Never transient.
+    Certificate,
     /// An answer came but could not be read.
     Response,
     /// The request could not be built (a bad parameter or configuration),
@@ -66,7 +71,7 @@ impl AwsError {
     pub fn is_transient(&self) -> bool {
         match self.kind {
             AwsErrorKind::Timeout | AwsErrorKind::Dispatch | AwsErrorKind::Response => true,
-            AwsErrorKind::Construction => false,
+            AwsErrorKind::Construction | AwsErrorKind::Certificate => false,
             AwsErrorKind::Service => {
                 is_throttling(self.code()) || self.status.is_some_and(|s| s >= 500)
             }
@@ -95,6 +100,7 @@ impl fmt::Display for AwsError {
                 Ok(())
             }
             AwsErrorKind::Timeout => write!(f, "the request timed out: {}", self.message),
+            AwsErrorKind::Certificate => f.write_str(&self.message),
             AwsErrorKind::Dispatch => {
                 write!(f, "the request could not be sent: {}", self.message)
             }
@@ -132,7 +138,10 @@ where
         SdkError::DispatchFailure(d) if d.is_user() => {
             (AwsErrorKind::Construction, None, cause(err), None)
         }
-        SdkError::DispatchFailure(_) => (AwsErrorKind::Dispatch, None, cause(err), None),
+        SdkError::DispatchFailure(_) => match azp_task::tls::TlsFailure::find(err, None) {
+            Some(failure) => (AwsErrorKind::Certificate, None, failure.to_string(), None),
+            None => (AwsErrorKind::Dispatch, None, cause(err), None),
+        },
         SdkError::ResponseError(r) => (
             AwsErrorKind::Response,
             None,

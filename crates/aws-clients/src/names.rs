@@ -51,6 +51,9 @@ pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
 pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
 /// One endpoint URL for every service.
 pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+/// A PEM file of the CA certificates the AWS CLI and SDKs trust, instead of
+/// their own (botocore's `ca_bundle`).
+pub const AWS_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 /// Prefix of the per-service endpoint URLs, e.g. `AWS_ENDPOINT_URL_STS`.
 pub const AWS_ENDPOINT_URL_PREFIX: &str = "AWS_ENDPOINT_URL_";
 /// The shared config file.

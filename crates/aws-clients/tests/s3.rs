@@ -23,6 +23,7 @@ async fn config() -> aws_types::SdkConfig {
         .http_client(
             aws_clients::http::sdk_http_client(
                 None,
+                None,
                 &Logger::new(Box::new(SharedBuffer::default()), false),
             )
             .unwrap(),

@@ -17,7 +17,11 @@
 //!   `NO_PROXY`/`no_proxy` as the union of the job's own `NO_PROXY` and
 //!   `no_proxy`, the agent's bypass hosts, loopback and the metadata
 //!   addresses. Without an agent proxy the job's proxy settings pass
-//!   through untouched, as with the toolkit.
+//!   through untouched, as with the toolkit;
+//! - with the agent's `--sslcacert` (`Agent.CAInfo`), `AWS_CA_BUNDLE`: a
+//!   file of the system's roots and the agent's, so the AWS CLI (whose own
+//!   bundle the variable replaces) trusts what the task trusts. A job that
+//!   sets `AWS_CA_BUNDLE` itself keeps its own.
 //!
 //! `AWS_ENDPOINT_URL*` pass through unchanged.
 
@@ -84,6 +88,11 @@ impl AwsSession {
             let no_proxy = aws_clients::http::no_proxy_entries(p).join(",");
             env.set(agent::NO_PROXY, &no_proxy);
             env.set(agent::NO_PROXY_LOWER, &no_proxy);
+        }
+        if let Some(bundle) = self.ca_bundle()
+            && env.get_non_empty(names::AWS_CA_BUNDLE).is_none()
+        {
+            env.set(names::AWS_CA_BUNDLE, bundle.display().to_string());
         }
         match credentials {
             ChildCredentials::Keys if self.injects_credentials() => {

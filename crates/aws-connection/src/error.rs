@@ -186,6 +186,9 @@ pub enum ConnectError {
     /// The agent proxy settings are unusable.
     #[error(transparent)]
     Proxy(#[from] ProxyError),
+    /// The agent's certificate settings cannot be used.
+    #[error(transparent)]
+    Tls(#[from] azp_task::tls::TlsSettingsError),
     /// The SDK's HTTP client could not be built.
     #[error("The HTTP client for AWS could not be configured: {0}")]
     Http(String),

@@ -90,6 +90,7 @@ pub struct AwsSession {
     credentials: RefreshingCredentials,
     inject: bool,
     proxy: Option<AgentProxy>,
+    ca_bundle: Option<std::path::PathBuf>,
     task_name: String,
 }
 
@@ -130,7 +131,8 @@ pub async fn connect_with_clock(
     let planned = plan_settings(ctx, options)?;
     let token_request = prepare_token_request(ctx, &planned.plan)?;
     let proxy = ctx.proxy()?.cloned();
-    let http = aws_clients::http::sdk_http_client(proxy.as_ref(), log)
+    let tls = ctx.agent_tls()?;
+    let http = aws_clients::http::sdk_http_client(proxy.as_ref(), tls, log)
         .map_err(|e| ConnectError::Http(e.to_string()))?;
     let region = resolve_region(ctx, options, &http, &planned.plan).await?;
     let sts_region = region
@@ -141,7 +143,7 @@ pub async fn connect_with_clock(
 
     let token_http = match &token_request {
         Some(_) => Some(
-            azp_task::http::client(proxy.as_ref())
+            azp_task::http::client(proxy.as_ref(), tls)
                 .map_err(|e| ConnectError::Http(e.to_string()))?,
         ),
         None => None,
@@ -176,6 +178,7 @@ pub async fn connect_with_clock(
         SharedCredentialsProvider::new(credentials.clone()),
     );
     let identity = verify(ctx, &sdk_config, &built.signer).await?;
+    let ca_bundle = tls.and_then(|t| write_ca_bundle(ctx, t));
     Ok(AwsSession {
         sdk_config,
         region,
@@ -183,8 +186,31 @@ pub async fn connect_with_clock(
         credentials,
         inject: built.inject,
         proxy,
+        ca_bundle,
         task_name: options.task_name.clone(),
     })
+}
+
+/// The CA bundle for child processes when the agent has `Agent.CAInfo`
+/// (see `AgentTls::child_ca_bundle`), written to the agent's temp folder,
+/// which the agent empties after the job. A bundle that cannot be written
+/// is a warning: the children then keep their own trust store.
+fn write_ca_bundle(ctx: &TaskContext, tls: &azp_task::tls::AgentTls) -> Option<std::path::PathBuf> {
+    let pem = tls.child_ca_bundle()?;
+    let path = ctx
+        .temp_dir()
+        .join(format!("azp-aws-ca-bundle-{}.pem", std::process::id()));
+    match std::fs::write(&path, pem) {
+        Ok(()) => Some(path),
+        Err(e) => {
+            ctx.log().warning(format!(
+                "The CA bundle for the AWS CLI and scripts (the system's roots and Agent.CAInfo's) cannot be written to {}: {e}. \
+                 Child processes keep their own trust store and may not trust the agent's CA.",
+                path.display()
+            ));
+            None
+        }
+    }
 }
 
 /// Step 1: the plan, with its warnings logged.
@@ -295,6 +321,8 @@ async fn verify(
                 });
             }
             let advice = match error.kind {
+                // The certificate failure says what to do itself.
+                AwsErrorKind::Certificate => String::new(),
                 AwsErrorKind::Service => format!(
                     "If the credentials are right but this call is blocked (for example by a service control \
                      policy), set the variable {} to false.",
@@ -373,6 +401,13 @@ impl AwsSession {
     #[must_use]
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk_config
+    }
+
+    /// The CA bundle file children get as `AWS_CA_BUNDLE`: the system's
+    /// roots and the agent's `Agent.CAInfo`, when the agent has one.
+    #[must_use]
+    pub fn ca_bundle(&self) -> Option<&std::path::Path> {
+        self.ca_bundle.as_deref()
     }
 
     /// The region, when one was found.

@@ -85,7 +85,7 @@ pub fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     let e = aws_clients::describe(err);
     match e.kind {
         AwsErrorKind::Service => classify_service(e, signed),
-        AwsErrorKind::Construction => Failure::Fatal(e),
+        AwsErrorKind::Construction | AwsErrorKind::Certificate => Failure::Fatal(e),
         AwsErrorKind::Timeout | AwsErrorKind::Dispatch | AwsErrorKind::Response => {
             Failure::Transient(e.to_string())
         }

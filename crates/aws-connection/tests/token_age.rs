@@ -64,7 +64,7 @@ async fn a_stale_token_is_replaced_before_the_next_attempt() {
     ]);
     let buf = SharedBuffer::default();
     let log = Logger::new(Box::new(buf.clone()), false);
-    let http = aws_clients::http::sdk_http_client(None, &log).unwrap();
+    let http = aws_clients::http::sdk_http_client(None, None, &log).unwrap();
     let sts_client = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::Config::builder()
             .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
@@ -83,7 +83,7 @@ async fn a_stale_token_is_replaced_before_the_next_attempt() {
     let source = WebIdentitySource::new(
         WebIdentitySettings {
             request: OidcTokenRequest::from_env(&env, CONNECTION).unwrap(),
-            http: azp_task::http::client(None).unwrap(),
+            http: azp_task::http::client(None, None).unwrap(),
             token_retry: RetryPolicy::default(),
             connection_id: CONNECTION.into(),
             role: RoleSpec {

@@ -62,6 +62,19 @@ pub mod names {
     pub const BUILD_SOURCESDIRECTORY: &str = "BUILD_SOURCESDIRECTORY";
     /// `Agent.TempDirectory`.
     pub const AGENT_TEMPDIRECTORY: &str = "AGENT_TEMPDIRECTORY";
+    /// `Agent.CAInfo`: a PEM file of extra trusted CA certificates (the
+    /// agent's `--sslcacert`).
+    pub const AGENT_CAINFO: &str = "AGENT_CAINFO";
+    /// `Agent.ClientCert`: the client certificate, PEM (`--sslclientcert`).
+    pub const AGENT_CLIENTCERT: &str = "AGENT_CLIENTCERT";
+    /// `Agent.ClientCertKey`: its private key, PEM (`--sslclientcertkey`).
+    pub const AGENT_CLIENTCERTKEY: &str = "AGENT_CLIENTCERTKEY";
+    /// `Agent.ClientCertArchive`: certificate and key as PKCS#12
+    /// (`--sslclientcertarchive`).
+    pub const AGENT_CLIENTCERTARCHIVE: &str = "AGENT_CLIENTCERTARCHIVE";
+    /// `Agent.ClientCertPassword`: the key's and the archive's password (a
+    /// secret variable, so usually `SECRET_AGENT_CLIENTCERTPASSWORD`).
+    pub const AGENT_CLIENTCERTPASSWORD: &str = "AGENT_CLIENTCERTPASSWORD";
     /// `Agent.ProxyUrl`.
     pub const AGENT_PROXYURL: &str = "AGENT_PROXYURL";
     /// `Agent.ProxyUsername`.

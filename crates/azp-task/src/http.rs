@@ -4,13 +4,16 @@
 //! reqwest and the AWS SDK alike: ring cross-compiles with a plain C cross
 //! compiler, and one stack keeps binaries small. Certificates are checked
 //! against the operating system's trust store (rustls-platform-verifier), so
-//! a corporate root CA installed on the agent works. The agent's proxy is
-//! applied with its bypass list and the job's own `NO_PROXY` (see
-//! [`crate::proxy`]); without one, `HTTPS_PROXY`/`NO_PROXY` apply.
+//! a corporate root CA installed on the agent works, plus the agent's own
+//! `--sslcacert` roots, and the agent's client certificate is presented
+//! (see [`crate::tls`]). The agent's proxy is applied with its bypass list
+//! and the job's own `NO_PROXY` (see [`crate::proxy`]); without one,
+//! `HTTPS_PROXY`/`NO_PROXY` apply.
 
 use std::time::Duration;
 
 use crate::proxy::AgentProxy;
+use crate::tls::{AgentTls, TlsSettingsError};
 
 /// The user agent of every request, so server logs show who called.
 pub const USER_AGENT: &str = concat!("azp-aws-tasks/", env!("CARGO_PKG_VERSION"));
@@ -21,22 +24,58 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Build the HTTP client, honouring the agent's proxy.
+/// Why the HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The agent's certificate settings cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsSettingsError),
+    /// reqwest refused the configuration.
+    #[error("{0}")]
+    Build(String),
+}
+
+/// Build the HTTP client, honouring the agent's proxy and its certificate
+/// settings (`tls`, from [`crate::TaskContext::agent_tls`]).
 ///
 /// # Errors
-/// When the TLS configuration cannot be built (no usable trust store).
-pub fn client(proxy: Option<&AgentProxy>) -> Result<reqwest::Client, reqwest::Error> {
+/// [`ClientError`] when the TLS configuration cannot be built.
+pub fn client(
+    proxy: Option<&AgentProxy>,
+    tls: Option<&AgentTls>,
+) -> Result<reqwest::Client, ClientError> {
+    client_builder(proxy, &[], tls, &[b"h2", b"http/1.1"]).and_then(|b| {
+        b.connect_timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))
+    })
+}
+
+/// The builder behind [`client`], for clients that set their own timeouts
+/// and redirect policy (the AWS SDK's): the user agent, the TLS
+/// configuration of [`crate::tls::client_config`] with `alpn`, and the
+/// agent's proxy, which `extra_direct` hosts bypass besides its own list
+/// (see [`AgentProxy::reqwest_proxy`]).
+///
+/// # Errors
+/// [`ClientError::Tls`] when the TLS configuration cannot be built.
+pub fn client_builder(
+    proxy: Option<&AgentProxy>,
+    extra_direct: &[&str],
+    tls: Option<&AgentTls>,
+    alpn: &[&[u8]],
+) -> Result<reqwest::ClientBuilder, ClientError> {
     install_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
-        .connect_timeout(Duration::from_secs(15));
+        .use_preconfigured_tls(crate::tls::client_config(tls, alpn)?);
     // The agent's proxy replaces whatever HTTP(S)_PROXY the host has (its
     // NO_PROXY is merged in); without one, reqwest honours those variables
     // as curl and the AWS CLI do.
     if let Some(p) = proxy {
-        builder = builder.no_proxy().proxy(p.reqwest_proxy(&[]));
+        builder = builder.no_proxy().proxy(p.reqwest_proxy(extra_direct));
     }
-    builder.build()
+    Ok(builder)
 }
 
 /// One cause of a transport failure as a log line shows it: its `Display`,
@@ -48,12 +87,7 @@ pub fn client(proxy: Option<&AgentProxy>) -> Result<reqwest::Client, reqwest::Er
 /// error, as hyper passes it on, or the rustls error itself).
 #[must_use]
 pub fn cause_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
-        e.downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    });
-    match tls {
+    match crate::tls::rustls_error(e) {
         Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))) => {
             format!("invalid peer certificate: {other}")
         }

@@ -11,7 +11,8 @@
 //! - [`endpoint`]: service connections (`ENDPOINT_*`).
 //! - [`log`]: the logging-command writer, escaping and secret masking.
 //! - [`oidc`] and [`jwt`]: the job's OIDC token for a service connection.
-//! - [`proxy`] and [`http`]: the agent's proxy and the shared HTTP client.
+//! - [`proxy`], [`tls`] and [`http`]: the agent's proxy and certificate
+//!   settings, and the shared HTTP client.
 //! - [`child`]: the scrubbed environment for child processes.
 //! - [`time`]: the injectable clock, and the one backoff type of every retry.
 //! - [`run()`]: the entry point a task's `main` calls.
@@ -28,6 +29,7 @@ pub mod proxy;
 mod run;
 pub mod secret;
 pub mod time;
+pub mod tls;
 pub mod variables;
 
 pub use env::Env;

@@ -171,6 +171,9 @@ pub enum OidcError {
     /// The HTTP client could not be built.
     #[error("The HTTP client for the OIDC token request could not be created: {0}")]
     Client(String),
+    /// A TLS certificate failure: never retried.
+    #[error("The OIDC token request failed: {0}.")]
+    Tls(crate::tls::TlsFailure),
 }
 
 #[derive(Deserialize)]
@@ -302,6 +305,9 @@ impl OidcTokenRequest {
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
+                if let Some(failure) = crate::tls::TlsFailure::find(&e, self.url.host_str()) {
+                    return Attempt::Done(Err(OidcError::Tls(failure)));
+                }
                 return Attempt::Retry {
                     reason: describe_transport_error(&e),
                     after: None,

@@ -27,6 +27,7 @@ use crate::log::{Issue, Logger, TaskResult};
 use crate::oidc::{OidcError, OidcToken, OidcTokenRequest, RetryPolicy};
 use crate::proxy::{AgentProxy, ProxyError};
 use crate::time::{Clock, SystemClock};
+use crate::tls::{AgentTls, TlsSettingsError};
 use crate::variables::Variables;
 
 /// The error type a task body returns. Libraries use typed errors; the body
@@ -77,18 +78,22 @@ pub struct TaskContext {
     clock: Arc<dyn Clock>,
     cancel: watch::Receiver<bool>,
     proxy: Result<Option<AgentProxy>, ProxyError>,
+    tls: Result<Option<Arc<AgentTls>>, TlsSettingsError>,
 }
 
 impl TaskContext {
     /// A context over `env` writing to `log`. Registers every secret found
     /// in `env` (secret variables, secret endpoint parameters, the job access
-    /// token, secure-file tickets, the proxy password) before returning, so
-    /// nothing printed later can show them. Reads the agent's proxy once, and
-    /// warns about bypass entries it has to skip.
+    /// token, secure-file tickets, the proxy password, the client
+    /// certificate's password) before returning, so nothing printed later
+    /// can show them. Reads the agent's proxy and certificate settings once
+    /// (the certificate files too), and warns about bypass entries it has to
+    /// skip.
     #[must_use]
     pub fn new(env: Env, log: Logger) -> Self {
         let proxy = AgentProxy::from_env(&env);
         register_known_secrets(&env, &log, proxy.as_ref().ok().and_then(Option::as_ref));
+        let tls = AgentTls::from_env(&env).map(|t| t.map(Arc::new));
         if let Ok(Some(p)) = &proxy {
             for skipped in p.skipped_bypass_entries() {
                 log.warning(skipped_bypass_warning(&skipped.pattern, &skipped.reason));
@@ -101,6 +106,7 @@ impl TaskContext {
             clock: Arc::new(SystemClock),
             cancel,
             proxy,
+            tls,
         }
     }
 
@@ -181,6 +187,18 @@ impl TaskContext {
             .map_err(Clone::clone)
     }
 
+    /// The agent's certificate settings (`Agent.CAInfo`, the client
+    /// certificate), if any: read once, when the context was made.
+    ///
+    /// # Errors
+    /// Any [`TlsSettingsError`].
+    pub fn agent_tls(&self) -> Result<Option<&AgentTls>, TlsSettingsError> {
+        self.tls
+            .as_ref()
+            .map(|t| t.as_deref())
+            .map_err(Clone::clone)
+    }
+
     /// The environment for a child process, scrubbed of task-only values.
     #[must_use]
     pub fn child_env(&self) -> Env {
@@ -246,7 +264,11 @@ impl TaskContext {
     ) -> Result<OidcToken, OidcError> {
         let request = self.oidc_token_request(connection_id)?;
         let proxy = self.proxy().map_err(|e| OidcError::Client(e.to_string()))?;
-        let client = crate::http::client(proxy).map_err(|e| OidcError::Client(e.to_string()))?;
+        let tls = self
+            .agent_tls()
+            .map_err(|e| OidcError::Client(e.to_string()))?;
+        let client =
+            crate::http::client(proxy, tls).map_err(|e| OidcError::Client(e.to_string()))?;
         request
             .fetch(&client, &self.log, policy, self.clock.as_ref())
             .await
@@ -294,6 +316,10 @@ fn register_known_secrets(env: &Env, log: &Logger, proxy: Option<&AgentProxy>) {
     }
     for (_, ticket) in env.with_prefix(names::SECUREFILE_TICKET_PREFIX) {
         log.set_secret(ticket);
+    }
+    // A secret variable already, unless a pipeline variable replaced it.
+    if let Some(password) = Variables::new(env).get(names::AGENT_CLIENTCERTPASSWORD) {
+        log.set_secret(password);
     }
     // The proxy password also travels percent-encoded inside proxy URLs.
     for s in proxy.map(AgentProxy::secrets).unwrap_or_default() {

@@ -79,7 +79,7 @@ async fn fetch_on(
     let buf = SharedBuffer::default();
     let log = Logger::new(Box::new(buf.clone()), false);
     let request = OidcTokenRequest::from_env(&env_for(server, short), CONNECTION).unwrap();
-    let client = azp_task::http::client(None).unwrap();
+    let client = azp_task::http::client(None, None).unwrap();
     let clock = clock();
     let result = request.fetch(&client, &log, &fast(), &clock).await;
     (result, buf.contents(), clock)
@@ -211,7 +211,7 @@ async fn a_wrong_job_token_gets_401() {
     let request = OidcTokenRequest::from_env(&env, CONNECTION).unwrap();
     let err = request
         .fetch(
-            &azp_task::http::client(None).unwrap(),
+            &azp_task::http::client(None, None).unwrap(),
             &log,
             &fast(),
             &clock(),
@@ -261,7 +261,7 @@ async fn a_slow_endpoint_times_out_and_is_retried() {
     let request = OidcTokenRequest::from_env(&env_for(&server, true), CONNECTION).unwrap();
     let err = request
         .fetch(
-            &azp_task::http::client(None).unwrap(),
+            &azp_task::http::client(None, None).unwrap(),
             &log,
             &policy,
             &clock(),

@@ -10,7 +10,7 @@ fn client(pairs: &[(&str, &str)]) -> reqwest::Client {
     let proxy = AgentProxy::from_env(&Env::from_pairs(pairs.iter().copied()))
         .unwrap()
         .unwrap();
-    azp_task::http::client(Some(&proxy)).unwrap()
+    azp_task::http::client(Some(&proxy), None).unwrap()
 }
 
 #[tokio::test]

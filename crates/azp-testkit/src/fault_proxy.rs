@@ -216,118 +216,138 @@ impl FaultProxy {
     /// A proxy to `127.0.0.1:<upstream>` with these rules.
     #[must_use]
     pub fn start(upstream: u16, rules: Vec<Rule>) -> Self {
+        Self::start_with_tls(upstream, rules, None)
+    }
+
+    /// As [`FaultProxy::start`], serving HTTPS with `tls` (see
+    /// [`crate::tls::TestPki::server_config`]): an HTTPS front for moto.
+    #[must_use]
+    pub fn start_with_tls(
+        upstream: u16,
+        rules: Vec<Rule>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let state = Arc::new(Mutex::new(State {
             rules,
             seen: Vec::new(),
         }));
         let st = state.clone();
-        let server = Server::start(move |req: Request<Incoming>| {
-            let st = st.clone();
-            async move {
-                let method = req.method().to_string();
-                let query = req.uri().query().unwrap_or_default().to_owned();
-                let path = req.uri().path().to_owned();
-                let uri = req.uri().to_string();
-                let (parts, body) = req.into_parts();
-                // Read the body first, as a server does before answering.
-                let body = body
-                    .collect()
-                    .await
-                    .map(http_body_util::Collected::to_bytes)
-                    .unwrap_or_default();
-                let is_form = parts
-                    .headers
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-                let form = if is_form {
-                    form_fields(&body)
-                } else {
-                    Vec::new()
-                };
-                let action = form
-                    .iter()
-                    .find(|(k, _)| k == "Action")
-                    .map(|(_, v)| v.clone());
-                let (index, fault) = {
-                    let mut s = st.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let found = s
-                        .rules
-                        .iter_mut()
-                        .enumerate()
-                        .find(|(_, r)| matches(r, &method, &path, &query, &form))
-                        .map(|(i, r)| {
-                            if !matches!(r.fault, Fault::Rewrite(..)) {
-                                r.times -= 1;
-                            }
-                            (Some(i), Some(r.fault.clone()))
-                        });
-                    let (index, fault) = found.unwrap_or((None, None));
-                    s.seen.push(Seen {
-                        method: method.clone(),
-                        uri,
-                        fault: fault.clone(),
-                        action,
-                        form,
-                    });
-                    (index, fault)
-                };
-                match fault {
-                    Some(Fault::Status(status)) => Ok(s3_error(status)),
-                    Some(Fault::Drop) => {
-                        // An error makes hyper close the connection unanswered.
-                        Err(std::io::Error::other("injected reset"))
-                    }
-                    Some(Fault::Reply(status, xml)) => Ok(Response::builder()
-                        .status(status)
-                        .header("content-type", "text/xml")
-                        .header("x-amzn-requestid", "FAULTPROXY")
-                        .body(Full::new(Bytes::from(xml)))
-                        .unwrap_or_default()),
-                    Some(Fault::Delay(d)) => {
-                        #[allow(clippy::disallowed_methods)] // a slow network, in real time
-                        tokio::time::sleep(d).await;
-                        Ok(forward(upstream, parts, body)
-                            .await
-                            .unwrap_or_else(|_| s3_error(502)))
-                    }
-                    Some(Fault::Rewrite(pattern, replacement)) => {
-                        let answer = forward(upstream, parts, body)
-                            .await
-                            .unwrap_or_else(|_| s3_error(502));
-                        let (head, body) = answer.into_parts();
-                        let text = body
-                            .collect()
-                            .await
-                            .map(|c| String::from_utf8_lossy(&c.to_bytes()).into_owned())
-                            .unwrap_or_default();
-                        let re = regex_lite::Regex::new(&pattern)
-                            .unwrap_or_else(|e| panic!("bad rewrite pattern {pattern}: {e}"));
-                        let out = re.replace_all(&text, replacement.as_str()).into_owned();
-                        if out != text
-                            && let Some(i) = index
-                        {
-                            let mut s =
-                                st.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                            s.rules[i].times = s.rules[i].times.saturating_sub(1);
-                        }
-                        let mut head = head;
-                        head.headers.remove("content-length");
-                        Ok(Response::from_parts(head, Full::new(Bytes::from(out))))
-                    }
-                    None => Ok(forward(upstream, parts, body)
+        let server = Server::start_with_tls(
+            move |req: Request<Incoming>| {
+                let st = st.clone();
+                async move {
+                    let method = req.method().to_string();
+                    let query = req.uri().query().unwrap_or_default().to_owned();
+                    let path = req.uri().path().to_owned();
+                    let uri = req.uri().to_string();
+                    let (parts, body) = req.into_parts();
+                    // Read the body first, as a server does before answering.
+                    let body = body
+                        .collect()
                         .await
-                        .unwrap_or_else(|_| s3_error(502))),
+                        .map(http_body_util::Collected::to_bytes)
+                        .unwrap_or_default();
+                    let is_form = parts
+                        .headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+                    let form = if is_form {
+                        form_fields(&body)
+                    } else {
+                        Vec::new()
+                    };
+                    let action = form
+                        .iter()
+                        .find(|(k, _)| k == "Action")
+                        .map(|(_, v)| v.clone());
+                    let (index, fault) = {
+                        let mut s = st.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let found = s
+                            .rules
+                            .iter_mut()
+                            .enumerate()
+                            .find(|(_, r)| matches(r, &method, &path, &query, &form))
+                            .map(|(i, r)| {
+                                if !matches!(r.fault, Fault::Rewrite(..)) {
+                                    r.times -= 1;
+                                }
+                                (Some(i), Some(r.fault.clone()))
+                            });
+                        let (index, fault) = found.unwrap_or((None, None));
+                        s.seen.push(Seen {
+                            method: method.clone(),
+                            uri,
+                            fault: fault.clone(),
+                            action,
+                            form,
+                        });
+                        (index, fault)
+                    };
+                    match fault {
+                        Some(Fault::Status(status)) => Ok(s3_error(status)),
+                        Some(Fault::Drop) => {
+                            // An error makes hyper close the connection unanswered.
+                            Err(std::io::Error::other("injected reset"))
+                        }
+                        Some(Fault::Reply(status, xml)) => Ok(Response::builder()
+                            .status(status)
+                            .header("content-type", "text/xml")
+                            .header("x-amzn-requestid", "FAULTPROXY")
+                            .body(Full::new(Bytes::from(xml)))
+                            .unwrap_or_default()),
+                        Some(Fault::Delay(d)) => {
+                            #[allow(clippy::disallowed_methods)] // a slow network, in real time
+                            tokio::time::sleep(d).await;
+                            Ok(forward(upstream, parts, body)
+                                .await
+                                .unwrap_or_else(|_| s3_error(502)))
+                        }
+                        Some(Fault::Rewrite(pattern, replacement)) => {
+                            let answer = forward(upstream, parts, body)
+                                .await
+                                .unwrap_or_else(|_| s3_error(502));
+                            let (head, body) = answer.into_parts();
+                            let text = body
+                                .collect()
+                                .await
+                                .map(|c| String::from_utf8_lossy(&c.to_bytes()).into_owned())
+                                .unwrap_or_default();
+                            let re = regex_lite::Regex::new(&pattern)
+                                .unwrap_or_else(|e| panic!("bad rewrite pattern {pattern}: {e}"));
+                            let out = re.replace_all(&text, replacement.as_str()).into_owned();
+                            if out != text
+                                && let Some(i) = index
+                            {
+                                let mut s =
+                                    st.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                                s.rules[i].times = s.rules[i].times.saturating_sub(1);
+                            }
+                            let mut head = head;
+                            head.headers.remove("content-length");
+                            Ok(Response::from_parts(head, Full::new(Bytes::from(out))))
+                        }
+                        None => Ok(forward(upstream, parts, body)
+                            .await
+                            .unwrap_or_else(|_| s3_error(502))),
+                    }
                 }
-            }
-        });
+            },
+            tls,
+        );
         Self { server, state }
     }
 
-    /// `http://127.0.0.1:{port}`.
+    /// `http://127.0.0.1:{port}` (`https` over TLS).
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        self.server.base_url()
+    }
+
+    /// The TLS handshakes the proxy saw (none over plain HTTP).
+    #[must_use]
+    pub fn handshakes(&self) -> crate::serve::Handshakes {
+        self.server.handshakes()
     }
 
     /// Replace the rules (the requests seen are kept).

@@ -15,6 +15,7 @@
 //! - [`fault_proxy`]: a proxy in front of moto that injects errors, dropped
 //!   connections and delays, and answers or rewrites CloudFormation calls;
 //! - [`cloudformation`]: CloudFormation answers in AWS's shape for that proxy;
+//! - [`tls`]: a test PKI and HTTPS for the loopback servers;
 //! - [`wine`]: the win-x64 task binaries under Wine;
 //! - [`leak`]: the check that no secret appears in plain text.
 
@@ -30,11 +31,13 @@ pub mod oidc_server;
 pub mod s3;
 pub mod scripted;
 mod serve;
+pub mod tls;
 pub mod wine;
 
 pub use harness::{Agent, Endpoint, StepResult, TaskRun};
 pub use moto::Moto;
 pub use oidc_server::{IssuerKind, OidcConfig, OidcServer};
+pub use serve::Handshakes;
 
 use std::path::PathBuf;
 

@@ -17,6 +17,7 @@
 //! or leave the token out, and can read every request it received.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -195,8 +196,18 @@ impl OidcServer {
     /// When no loopback port can be bound (test environment broken).
     #[must_use]
     pub fn start(config: OidcConfig) -> Self {
+        Self::start_with_tls(config, None)
+    }
+
+    /// Start on a free loopback port, serving HTTPS with `tls` (see
+    /// [`crate::tls::TestPki::server_config`]); the URLs are `https://`.
+    ///
+    /// # Panics
+    /// As [`OidcServer::start`].
+    #[must_use]
+    pub fn start_with_tls(config: OidcConfig, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let key = RsaKeyPair::from_der(TEST_KEY_PKCS1).expect("test key is valid PKCS#1");
-        let server = Emulation::start(
+        let server = Emulation::start_with_tls(
             State {
                 config,
                 behaviour: Behaviour::default(),
@@ -205,8 +216,15 @@ impl OidcServer {
                 key,
             },
             handle,
+            tls,
         );
         Self { server }
+    }
+
+    /// The TLS handshakes the server saw (none over plain HTTP).
+    #[must_use]
+    pub fn handshakes(&self) -> crate::serve::Handshakes {
+        self.server.handshakes()
     }
 
     /// The configuration in use.
@@ -215,12 +233,13 @@ impl OidcServer {
         self.server.lock().config.clone()
     }
 
-    /// `System.CollectionUri`: `http://127.0.0.1:{port}/{org}/`.
+    /// `System.CollectionUri`: `http://127.0.0.1:{port}/{org}/` (`https`
+    /// over TLS).
     #[must_use]
     pub fn collection_uri(&self) -> String {
         format!(
-            "http://{}/{}/",
-            self.server.addr(),
+            "{}/{}/",
+            self.server.base_url(),
             self.server.lock().config.org
         )
     }

@@ -76,6 +76,7 @@ pub fn client(endpoint: &str) -> aws_sdk_s3::Client {
 pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     aws_clients::http::sdk_http_client(
         None,
+        None,
         &azp_task::Logger::new(Box::new(std::io::sink()), false),
     )
     .expect("http client")

@@ -48,15 +48,34 @@ impl<S: Send + 'static> Emulation<S> {
         state: S,
         handle: fn(&mut S, crate::oidc_server::RecordedRequest) -> Reply,
     ) -> Self {
+        Self::start_with_tls(state, handle, None)
+    }
+
+    /// As [`Emulation::start`], over TLS with `tls` if given.
+    pub(crate) fn start_with_tls(
+        state: S,
+        handle: fn(&mut S, crate::oidc_server::RecordedRequest) -> Reply,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let state = Arc::new(Mutex::new(state));
         let st = state.clone();
-        let server = Server::start(move |req| answer(st.clone(), handle, req));
+        let server = Server::start_with_tls(move |req| answer(st.clone(), handle, req), tls);
         Self { state, server }
     }
 
     /// The address served.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.server.addr()
+    }
+
+    /// `http://` or `https://` and the address served.
+    pub(crate) fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The TLS handshakes so far.
+    pub(crate) fn handshakes(&self) -> Handshakes {
+        self.server.handshakes()
     }
 
     /// The state; a panic in a handler does not make it unusable.
@@ -89,23 +108,41 @@ async fn answer<S>(
 /// A server thread; stops when dropped.
 pub(crate) struct Server {
     addr: SocketAddr,
+    tls: bool,
+    handshakes: Arc<Mutex<Handshakes>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The TLS handshakes a server saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handshakes {
+    /// How many completed.
+    pub completed: usize,
+    /// Why the others failed, as the server's rustls saw it (e.g. the
+    /// client's alert).
+    pub failed: Vec<String>,
+}
+
 impl Server {
-    /// Serve `handler` on a free loopback port.
-    pub(crate) fn start<F, Fut, E>(handler: F) -> Self
+    /// Serve `handler` on a free loopback port, over TLS with `tls` if given.
+    pub(crate) fn start_with_tls<F, Fut, E>(
+        handler: F,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self
     where
         F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
         Fut: Future<Output = Result<Response<Full<Bytes>>, E>> + Send + 'static,
-        // An error closes the connection without an answer.
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("local addr");
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let handshakes = Arc::new(Mutex::new(Handshakes::default()));
+        let seen = handshakes.clone();
+        let is_tls = tls.is_some();
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -119,11 +156,33 @@ impl Server {
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
                             let handler = handler.clone();
+                            let acceptor = acceptor.clone();
+                            let seen = seen.clone();
                             tokio::spawn(async move {
                                 let svc = hyper::service::service_fn(handler);
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                                    .await;
+                                let http = hyper::server::conn::http1::Builder::new();
+                                match acceptor {
+                                    None => {
+                                        let _ = http
+                                            .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                                            .await;
+                                    }
+                                    Some(acceptor) => {
+                                        let tls = acceptor.accept(stream).await;
+                                        {
+                                            let mut h = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                                            match &tls {
+                                                Err(e) => h.failed.push(e.to_string()),
+                                                Ok(_) => h.completed += 1,
+                                            }
+                                        }
+                                        if let Ok(tls) = tls {
+                                            let _ = http
+                                                .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                                                .await;
+                                        }
+                                    }
+                                }
                             });
                         }
                     }
@@ -132,9 +191,25 @@ impl Server {
         });
         Self {
             addr,
+            tls: is_tls,
+            handshakes,
             shutdown: Some(tx),
             thread: Some(thread),
         }
+    }
+
+    /// `http://127.0.0.1:{port}`, or `https://` for a TLS server.
+    pub(crate) fn base_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The TLS handshakes so far (none for a plain server).
+    pub(crate) fn handshakes(&self) -> Handshakes {
+        self.handshakes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {

@@ -444,3 +444,80 @@ fn a_script_exit_code_and_standard_error_fail_the_step() {
     r.expect(StepResult::Failed);
     fixtures::assert_no_leaks(&r, &oidc);
 }
+
+/// The agent's CA and client certificate under Wine: the Windows
+/// certificate verifier (CryptoAPI, through rustls-platform-verifier) with
+/// the agent's extra root, and the client certificate presented to the OIDC
+/// emulation and to an HTTPS front for moto, both of which require it.
+#[test]
+fn the_agents_ca_and_client_certificate_on_windows() {
+    use azp_testkit::fault_proxy::FaultProxy;
+    use azp_testkit::tls::{CLIENT_KEY_PASSWORD, TestPki};
+    let pki = TestPki::shared();
+    let oidc = OidcServer::start_with_tls(
+        azp_testkit::OidcConfig::default()
+            .with_connection(fixtures::CONNECTION_ID, fixtures::CONNECTION_NAME),
+        Some(pki.server_config(true)),
+    );
+    let aws = FaultProxy::start_with_tls(
+        Moto::shared().port(),
+        Vec::new(),
+        Some(pki.server_config(true)),
+    );
+    let bin = stand_ins(&[(
+        "aws.cmd",
+        "if defined AWS_CA_BUNDLE echo has-ca-bundle\nexit /b 0",
+    )]);
+    let r = run(
+        step("AWSCLI", &oidc)
+            .env("AWS_ENDPOINT_URL", &aws.url())
+            .variable("Agent.CAInfo", &windows_path(&pki.ca))
+            .variable("Agent.ClientCert", &windows_path(&pki.client_cert))
+            .variable("Agent.ClientCertKey", &windows_path(&pki.client_key))
+            .variable(
+                "Agent.ClientCertArchive",
+                &windows_path(&pki.client_archive),
+            )
+            .secret_variable("Agent.ClientCertPassword", CLIENT_KEY_PASSWORD)
+            .input("awsCommand", "sts"),
+        "AWSCLI",
+        &[bin.path()],
+    );
+    r.expect(StepResult::Succeeded);
+    assert_logged(&r, "has-ca-bundle");
+    assert_eq!(oidc.requests().len(), 1);
+    assert_eq!(
+        aws.actions(),
+        ["AssumeRoleWithWebIdentity", "GetCallerIdentity"]
+    );
+    assert!(!r.log_text().contains(CLIENT_KEY_PASSWORD));
+    fixtures::assert_no_leaks(&r, &oidc);
+}
+
+/// Without the agent's CA, the Windows verifier's refusal fails the step at
+/// once (one handshake) with the advice.
+#[test]
+fn an_untrusted_certificate_fails_at_once_on_windows() {
+    use azp_testkit::tls::TestPki;
+    let oidc = OidcServer::start_with_tls(
+        azp_testkit::OidcConfig::default()
+            .with_connection(fixtures::CONNECTION_ID, fixtures::CONNECTION_NAME),
+        Some(TestPki::shared().server_config(false)),
+    );
+    let bin = stand_ins(&[("aws.cmd", &aws_cmd(0))]);
+    let r = run(
+        step("AWSCLI", &oidc).input("awsCommand", "sts"),
+        "AWSCLI",
+        &[bin.path()],
+    );
+    r.expect(StepResult::Failed);
+    let error = r.errors().join("\n");
+    assert!(
+        error.contains(
+            "The OIDC token request failed: the TLS certificate of 127.0.0.1 cannot be trusted"
+        ) && error.contains("--sslcacert (Agent.CAInfo)"),
+        "{error}"
+    );
+    assert_eq!(oidc.handshakes().failed.len(), 1, "{:?}", oidc.handshakes());
+    fixtures::assert_no_leaks(&r, &oidc);
+}
