@@ -318,7 +318,7 @@ fn register_known_secrets(env: &Env, log: &Logger, proxy: Option<&AgentProxy>) {
         log.set_secret(ticket);
     }
     // A secret variable already, unless a pipeline variable replaced it.
-    if let Some(password) = Variables::new(env).get(names::AGENT_CLIENTCERTPASSWORD) {
+    if let Some(password) = Variables::new(env).get_untrimmed(names::AGENT_CLIENTCERTPASSWORD) {
         log.set_secret(password);
     }
     // The proxy password also travels percent-encoded inside proxy URLs.

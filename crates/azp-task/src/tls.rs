@@ -164,7 +164,10 @@ impl AgentTls {
         let cert = get(names::AGENT_CLIENTCERT).map(PathBuf::from);
         let key = get(names::AGENT_CLIENTCERTKEY).map(PathBuf::from);
         let archive = get(names::AGENT_CLIENTCERTARCHIVE).map(PathBuf::from);
-        let password = get(names::AGENT_CLIENTCERTPASSWORD).map(Secret::new);
+        // Not trimmed: spaces at either end can be part of a password.
+        let password = vars
+            .get_untrimmed(names::AGENT_CLIENTCERTPASSWORD)
+            .map(Secret::new);
         if ca_file.is_none() && cert.is_none() && key.is_none() && archive.is_none() {
             return Ok(None);
         }
@@ -452,15 +455,22 @@ fn read_key(
                 "it is encrypted, and Agent.ClientCertPassword (the agent's --sslclientcertpassword) is not set".to_owned(),
             ));
         };
-        let (label, doc) = pkcs8::der::SecretDocument::from_pem(&text)
-            .map_err(|e| bad(format!("it is not valid PEM ({e})")))?;
-        if label != "ENCRYPTED PRIVATE KEY" {
-            return Err(bad(format!(
-                "it holds a '{label}' section first; put the key alone in the file"
-            )));
-        }
-        let info = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
-            .map_err(|e| bad(format!("the encrypted key cannot be read ({e})")))?;
+        // The key may follow certificates and "Bag Attributes" lines (`openssl
+        // pkcs12 -out all.pem` writes such a file): parse its section alone.
+        let begin = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+        let end = "-----END ENCRYPTED PRIVATE KEY-----";
+        let section = text
+            .find(begin)
+            .and_then(|b| text[b..].find(end).map(|e| &text[b..b + e + end.len()]))
+            .ok_or_else(|| bad(format!("its '{begin}' section has no end line")))?;
+        let (_, doc) = pkcs8::der::SecretDocument::from_pem(section)
+            .map_err(|e| bad(format!("its encrypted key is not valid PEM ({e})")))?;
+        let info = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(|_| {
+            bad("it is encrypted with a scheme this task cannot read (PBES1, the default of OpenSSL 1.0's \
+                 `pkcs8 -topk8`, for example). Convert it to PBES2 with the same password: \
+                 openssl pkcs8 -topk8 -v2 aes-256-cbc -in <key> -out <new key>"
+                .to_owned())
+        })?;
         // pkcs8 says only "PKCS#5 encryption failed" for a wrong password.
         let plain = info.decrypt(password.expose()).map_err(|_| {
             bad("it cannot be decrypted with Agent.ClientCertPassword: the password is wrong, or the key is \
@@ -594,6 +604,16 @@ fn classify(e: &rustls::Error) -> Option<(String, bool)> {
             },
             false,
         ),
+        // A TLS 1.2 server that requires a client certificate and got none
+        // ends the handshake with this alert (OpenSSL does); so does one that
+        // shares no version or cipher with us. Neither is transient.
+        rustls::Error::AlertReceived(A::HandshakeFailure) => (
+            "the server ended the handshake with the TLS alert 'HandshakeFailure', which a TLS 1.2 server \
+             sends when it requires a client certificate and gets none (or shares no protocol version or \
+             cipher with the client)"
+                .to_owned(),
+            true,
+        ),
         rustls::Error::AlertReceived(
             alert @ (A::CertificateRequired
             | A::BadCertificate
@@ -627,10 +647,15 @@ mod tests {
         );
         assert!(text.contains("--sslcacert (Agent.CAInfo)"), "{text}");
 
-        let alert = rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired);
-        let found = TlsFailure::find(&alert, None).expect("found");
-        assert!(found.client_certificate);
-        assert!(found.to_string().contains("--sslclientcert"), "{found}");
+        for alert in [
+            rustls::AlertDescription::CertificateRequired,
+            rustls::AlertDescription::HandshakeFailure,
+        ] {
+            let found =
+                TlsFailure::find(&rustls::Error::AlertReceived(alert), None).expect("found");
+            assert!(found.client_certificate);
+            assert!(found.to_string().contains("--sslclientcert"), "{found}");
+        }
 
         let other = std::io::Error::other("connection reset");
         assert_eq!(TlsFailure::find(&other, None), None);

@@ -34,6 +34,15 @@ impl<'a> Variables<'a> {
             .or_else(|| self.env.get_non_empty(&key))
     }
 
+    /// As [`Variables::get`], but the value as the agent passed it, spaces
+    /// at either end kept: for passwords. `None` when unset or empty.
+    #[must_use]
+    pub fn get_untrimmed(&self, name: &str) -> Option<&'a str> {
+        let key = normalize_name(name);
+        let non_empty = |n: &str| self.env.get(n).filter(|v| !v.is_empty());
+        non_empty(&format!("{}{key}", names::SECRET_PREFIX)).or_else(|| non_empty(&key))
+    }
+
     /// Whether the variable arrived as a secret.
     #[must_use]
     pub fn is_secret(&self, name: &str) -> bool {

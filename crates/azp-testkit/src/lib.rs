@@ -59,3 +59,22 @@ pub fn tools_dir() -> PathBuf {
     std::env::var_os("AZP_TEST_TOOLS")
         .map_or_else(|| workspace_root().join(".tools"), PathBuf::from)
 }
+
+/// Runs the `sh` script `script` (with `args` as `$0`, `$1`, ...) when this
+/// test process ends, however it ends: the script first waits on a pipe
+/// whose writing end closes only with the process. For what statics hold
+/// (a Wine prefix, the test PKI), which Rust never drops. Keep the child.
+///
+/// # Panics
+/// When `sh` cannot be started.
+pub(crate) fn at_exit(script: &str, args: &[&std::ffi::OsStr]) -> std::process::Child {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("read -r _ || true\n{script}"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the cleanup at exit")
+}

@@ -27,7 +27,7 @@ pub const CLIENT_KEY_PASSWORD: &str = "Cl1ent-Cert-P4ssword!";
 /// The files of the test PKI, in a folder removed when the process ends.
 #[derive(Debug)]
 pub struct TestPki {
-    _dir: tempfile::TempDir,
+    _cleanup: std::process::Child,
     /// The test root CA, PEM: what `Agent.CAInfo` names.
     pub ca: PathBuf,
     /// A second CA that issued nothing here.
@@ -57,11 +57,15 @@ impl TestPki {
     }
 
     fn create() -> Self {
+        // Kept, not dropped: it lives in a static, which Rust never drops,
+        // so the folder goes when the process ends (`crate::at_exit`).
         let dir = tempfile::Builder::new()
             .prefix("azp-test-pki-")
             .tempdir()
-            .expect("temp dir");
-        let d = dir.path();
+            .expect("temp dir")
+            .keep();
+        let cleanup = crate::at_exit(r#"rm -rf "$0""#, &[dir.as_os_str()]);
+        let d = dir.as_path();
         let p = |n: &str| d.join(n);
         let ec = [
             "-newkey",
@@ -201,7 +205,7 @@ impl TestPki {
             client_key: p("client-key.pem"),
             client_key_plain: p("client-key-plain.pem"),
             client_archive: p("client.pfx"),
-            _dir: dir,
+            _cleanup: cleanup,
         }
     }
 

@@ -86,18 +86,18 @@ impl Wine {
             .tempdir()
             .expect("prefix folder")
             .keep();
-        // `read` returns when this process exits and its end of the pipe
-        // closes; then the prefix's wineserver stops and the prefix goes.
-        let cleanup = Command::new("sh")
-            .arg("-c")
-            .arg(r#"read -r _ || true; WINEPREFIX="$0" "$1" -k 2>/dev/null; rm -rf "$0""#)
-            .arg(&prefix)
-            .arg(WINESERVER)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the prefix cleanup");
+        // The prefix's wineserver stops, then the prefix goes, and so does
+        // the server's socket folder (/tmp/wine-XXXXXX/server-<dev>-<inode>
+        // in Debian's Wine, named after the prefix folder's device and inode).
+        let cleanup = crate::at_exit(
+            r#"WINEPREFIX="$0" "$1" -k 2>/dev/null
+               srv=$(printf 'server-%x-%x' "0x$(stat -c %D "$0")" "$(stat -c %i "$0")")
+               rm -rf "$0"
+               for d in /tmp/wine-*/"$srv" /tmp/.wine-*/"$srv"; do
+                 [ -d "$d" ] && rm -rf "$d" && rmdir "$(dirname "$d")" 2>/dev/null
+               done"#,
+            &[prefix.as_os_str(), WINESERVER.as_ref()],
+        );
         let wine = Self {
             prefix,
             _cleanup: cleanup,
