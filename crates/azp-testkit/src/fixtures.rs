@@ -40,6 +40,29 @@ pub fn oidc_server_issued_by(issuer: IssuerKind) -> OidcServer {
     )
 }
 
+/// As [`oidc_server`], over HTTPS with a certificate from the test CA
+/// ([`crate::tls::TestPki`]), which no system trusts; with
+/// `require_client_certificate`, only a client presenting the test client
+/// certificate gets through the handshake.
+#[must_use]
+pub fn https_oidc_server(require_client_certificate: bool) -> OidcServer {
+    OidcServer::start_with_tls(
+        OidcConfig::default().with_connection(CONNECTION_ID, CONNECTION_NAME),
+        Some(crate::tls::TestPki::shared().server_config(require_client_certificate)),
+    )
+}
+
+/// moto behind HTTPS with a certificate from the test CA, as
+/// [`https_oidc_server`] serves it.
+#[must_use]
+pub fn https_moto(require_client_certificate: bool) -> crate::fault_proxy::FaultProxy {
+    crate::fault_proxy::FaultProxy::start_with_tls(
+        Moto::shared().port(),
+        Vec::new(),
+        Some(crate::tls::TestPki::shared().server_config(require_client_certificate)),
+    )
+}
+
 /// A connection with Use OIDC and [`ROLE_ARN`] on the access-keys scheme
 /// (keys left empty), as a connection moved from the AWS Toolkit or made on
 /// that scheme has.

@@ -451,19 +451,10 @@ fn a_script_exit_code_and_standard_error_fail_the_step() {
 /// emulation and to an HTTPS front for moto, both of which require it.
 #[test]
 fn the_agents_ca_and_client_certificate_on_windows() {
-    use azp_testkit::fault_proxy::FaultProxy;
     use azp_testkit::tls::{CLIENT_KEY_PASSWORD, TestPki};
     let pki = TestPki::shared();
-    let oidc = OidcServer::start_with_tls(
-        azp_testkit::OidcConfig::default()
-            .with_connection(fixtures::CONNECTION_ID, fixtures::CONNECTION_NAME),
-        Some(pki.server_config(true)),
-    );
-    let aws = FaultProxy::start_with_tls(
-        Moto::shared().port(),
-        Vec::new(),
-        Some(pki.server_config(true)),
-    );
+    let oidc = fixtures::https_oidc_server(true);
+    let aws = fixtures::https_moto(true);
     let bin = stand_ins(&[(
         "aws.cmd",
         "if defined AWS_CA_BUNDLE echo has-ca-bundle\nexit /b 0",
@@ -498,12 +489,7 @@ fn the_agents_ca_and_client_certificate_on_windows() {
 /// once (one handshake) with the advice.
 #[test]
 fn an_untrusted_certificate_fails_at_once_on_windows() {
-    use azp_testkit::tls::TestPki;
-    let oidc = OidcServer::start_with_tls(
-        azp_testkit::OidcConfig::default()
-            .with_connection(fixtures::CONNECTION_ID, fixtures::CONNECTION_NAME),
-        Some(TestPki::shared().server_config(false)),
-    );
+    let oidc = fixtures::https_oidc_server(false);
     let bin = stand_ins(&[("aws.cmd", &aws_cmd(0))]);
     let r = run(
         step("AWSCLI", &oidc).input("awsCommand", "sts"),

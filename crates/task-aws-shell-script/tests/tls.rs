@@ -5,27 +5,11 @@
 //! operating system does not trust (`azp_testkit::tls`).
 
 use azp_testkit::fault_proxy::FaultProxy;
-use azp_testkit::fixtures::{self, CONNECTION_ID, CONNECTION_NAME};
+use azp_testkit::fixtures;
 use azp_testkit::tls::{CLIENT_KEY_PASSWORD, TestPki};
-use azp_testkit::{Agent, Moto, OidcConfig, OidcServer, StepResult};
+use azp_testkit::{Agent, OidcServer, StepResult};
 
 const TASK: &str = env!("CARGO_BIN_EXE_AWSShellScript");
-
-fn https_oidc(require_client_certificate: bool) -> OidcServer {
-    OidcServer::start_with_tls(
-        OidcConfig::default().with_connection(CONNECTION_ID, CONNECTION_NAME),
-        Some(TestPki::shared().server_config(require_client_certificate)),
-    )
-}
-
-/// moto behind HTTPS with the test CA's certificate.
-fn https_moto(require_client_certificate: bool) -> FaultProxy {
-    FaultProxy::start_with_tls(
-        Moto::shared().port(),
-        Vec::new(),
-        Some(TestPki::shared().server_config(require_client_certificate)),
-    )
-}
 
 fn step(oidc: &OidcServer, aws: &FaultProxy, script: &str) -> Agent {
     fixtures::oidc_step(fixtures::task_dir("AWSShellScript"), oidc)
@@ -50,8 +34,8 @@ fn with_client_certificate(agent: Agent, password: &str) -> Agent {
 #[test]
 fn the_agents_ca_is_trusted_by_the_token_request_sts_and_the_aws_cli() {
     let pki = TestPki::shared();
-    let oidc = https_oidc(false);
-    let aws = https_moto(false);
+    let oidc = fixtures::https_oidc_server(false);
+    let aws = fixtures::https_moto(false);
     let run = step(
         &oidc,
         &aws,
@@ -84,8 +68,8 @@ fn the_agents_ca_is_trusted_by_the_token_request_sts_and_the_aws_cli() {
 
 #[test]
 fn an_untrusted_certificate_fails_at_once_and_says_how_to_trust_it() {
-    let oidc = https_oidc(false);
-    let aws = https_moto(false);
+    let oidc = fixtures::https_oidc_server(false);
+    let aws = fixtures::https_moto(false);
     let run = step(&oidc, &aws, "echo never").run(TASK);
     run.expect(StepResult::Failed);
     let error = run.errors().join("\n");
@@ -116,7 +100,7 @@ fn sts_does_not_retry_a_certificate_it_cannot_trust() {
     // The token over plain HTTP; AWS behind a certificate from the test CA,
     // while the agent trusts another CA.
     let oidc = fixtures::oidc_server();
-    let aws = https_moto(false);
+    let aws = fixtures::https_moto(false);
     let run = step(&oidc, &aws, "echo never")
         .variable("Agent.CAInfo", &pki.other_ca.display().to_string())
         .run(TASK);
@@ -141,8 +125,8 @@ fn sts_does_not_retry_a_certificate_it_cannot_trust() {
 
 #[test]
 fn the_agents_client_certificate_is_presented_to_every_server() {
-    let oidc = https_oidc(true);
-    let aws = https_moto(true);
+    let oidc = fixtures::https_oidc_server(true);
+    let aws = fixtures::https_moto(true);
     let run =
         with_client_certificate(step(&oidc, &aws, "echo deployed"), CLIENT_KEY_PASSWORD).run(TASK);
     run.expect(StepResult::Succeeded);
@@ -172,8 +156,8 @@ fn the_agents_client_certificate_is_presented_to_every_server() {
 #[test]
 fn a_server_that_requires_a_client_certificate_is_explained() {
     let pki = TestPki::shared();
-    let oidc = https_oidc(true);
-    let aws = https_moto(false);
+    let oidc = fixtures::https_oidc_server(true);
+    let aws = fixtures::https_moto(false);
     let run = step(&oidc, &aws, "echo never")
         .variable("Agent.CAInfo", &pki.ca.display().to_string())
         .run(TASK);
@@ -193,8 +177,8 @@ fn a_server_that_requires_a_client_certificate_is_explained() {
 #[test]
 fn unusable_certificate_settings_name_the_agent_setting() {
     let pki = TestPki::shared();
-    let oidc = https_oidc(false);
-    let aws = https_moto(false);
+    let oidc = fixtures::https_oidc_server(false);
+    let aws = fixtures::https_moto(false);
 
     let run = step(&oidc, &aws, "echo never")
         .variable("Agent.CAInfo", "/nonexistent/corp-root.pem")
