@@ -44,7 +44,7 @@ pub fn client(
     proxy: Option<&AgentProxy>,
     tls: Option<&AgentTls>,
 ) -> Result<reqwest::Client, ClientError> {
-    client_builder(proxy, &[], tls, &[b"h2", b"http/1.1"]).and_then(|b| {
+    client_builder(proxy, &[], tls, &[b"http/1.1"]).and_then(|b| {
         b.connect_timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| ClientError::Build(e.to_string()))

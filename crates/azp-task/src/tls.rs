@@ -251,7 +251,7 @@ impl AgentTls {
 /// The rustls configuration of every HTTPS client of a task: ring, the
 /// operating system's verifier (rustls-platform-verifier) and then the
 /// agent's extra roots (see `WithAgentRoots`), the agent's client
-/// certificate if any, and `alpn` (e.g. `[b"h2", b"http/1.1"]`).
+/// certificate if any, and `alpn` (`[b"http/1.1"]`: reqwest is built without HTTP/2).
 ///
 /// # Errors
 /// [`TlsSettingsError::Config`] when the verifiers cannot be set up (an
