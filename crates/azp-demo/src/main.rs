@@ -329,6 +329,7 @@ fn one_start(
         .input("scriptType", "inline")
         .input("inlineScript", &format!("date +%s%N > {}", mark.display()))
         .oidc(oidc);
+    // Unpacked by the launcher's first run (bench runs node first).
     let exe = dir.join("bin/linux-x64/AWSShellScript");
     #[cfg(unix)]
     {
@@ -376,7 +377,19 @@ fn bench_one(extension: &Path, moto: &str, via_node: bool, runs: usize) -> ExitC
     let oidc = oidc_server();
     let marks = tempfile::tempdir().expect("temp dir");
     let mark = marks.path().join("script-started");
-    let _ = one_start(extension, moto, &oidc, via_node, &mark); // warm-up: page cache, moto
+    // Warm-up: page cache, moto. Through node it also unpacks the binary
+    // from bin/binaries.br, which the direct runs (after these) start.
+    let _ = one_start(extension, moto, &oidc, via_node, &mark);
+    if via_node {
+        // Once more from a packed-only folder, now that moto is warm: the
+        // first step of a job on a fresh agent.
+        let unpacked = extension.join("tasks/AWSShellScript/bin/linux-x64");
+        let _ = std::fs::remove_dir_all(&unpacked);
+        let (first, _) = one_start(extension, moto, &oidc, via_node, &mark);
+        println!(
+            "node launcher.js  first launch, unpacking the binary -> script start: {first:7.1} ms"
+        );
+    }
     let (mut to_script, mut total) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let (s, t) = one_start(extension, moto, &oidc, via_node, &mark);
@@ -417,7 +430,8 @@ fn bench(vsix: &Path, runs: usize) -> ExitCode {
     );
     let me = std::env::current_exe().expect("own path");
     let mut ok = true;
-    for mode in ["direct", "node"] {
+    // node first: its first launch unpacks the binary the direct runs use.
+    for mode in ["node", "direct"] {
         let status = std::process::Command::new(&me)
             .args([
                 "bench-one",

@@ -56,26 +56,89 @@ fn every_task_folder_in_the_vsix_is_complete() {
                 "{folder}/{file} is missing from the VSIX"
             );
         }
-        let bins: Vec<String> = std::fs::read_dir(dir.join("bin"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let packed = unpack_all(&dir);
+        let platforms: Vec<&str> = packed.iter().map(|(p, _, _)| p.as_str()).collect();
         assert!(
-            bins.contains(&"linux-x64".to_owned()),
-            "{folder} has no linux-x64 binary: {bins:?}"
+            platforms.contains(&"linux-x64"),
+            "{folder} has no linux-x64 binary: {platforms:?}"
         );
-        for platform in bins {
+        for (platform, file, bytes) in &packed {
             let exe = if platform.starts_with("win-") {
                 format!("{name}.exe")
             } else {
                 name.clone()
             };
-            assert!(
-                dir.join("bin").join(&platform).join(&exe).is_file(),
-                "{folder}/bin/{platform}/{exe} is missing"
-            );
+            assert_eq!(file, &exe, "{folder}: the {platform} binary's name");
+            // What scripts/package built in this clone is what the launcher
+            // unpacks (not checked for a VSIX from elsewhere, AZP_VSIX).
+            let built = root().join("target/dist-bin").join(platform).join(&exe);
+            if built.is_file() && vsix_path(&root()).starts_with(root().join("dist")) {
+                assert!(
+                    std::fs::read(&built).unwrap() == *bytes,
+                    "{folder}: the packed {platform} binary differs from {}",
+                    built.display()
+                );
+            }
         }
+        let in_bin: BTreeSet<String> = std::fs::read_dir(dir.join("bin"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            in_bin,
+            BTreeSet::from([stage::ARCHIVE.to_owned(), stage::INDEX.to_owned()]),
+            "{folder}/bin holds only the packed binaries"
+        );
     }
+}
+
+/// Every binary of the task folder `dir`, unpacked from `bin/binaries.br`
+/// as `bin/binaries.json` describes it: (platform, file, bytes). Checks
+/// that the entries tile the stream and that each SHA-256 matches.
+fn unpack_all(dir: &Path) -> Vec<(String, String, Vec<u8>)> {
+    use std::io::Read as _;
+    let index = read_json(&dir.join("bin").join(stage::INDEX));
+    assert_eq!(index["archive"], stage::ARCHIVE);
+    let mut stream = Vec::new();
+    brotli::Decompressor::new(
+        std::fs::File::open(dir.join("bin").join(stage::ARCHIVE)).unwrap(),
+        1 << 16,
+    )
+    .read_to_end(&mut stream)
+    .unwrap();
+    let mut offset = 0;
+    let mut out = Vec::new();
+    for b in index["binaries"].as_array().unwrap() {
+        let size = usize::try_from(b["size"].as_u64().unwrap()).unwrap();
+        assert_eq!(b["offset"].as_u64(), Some(offset as u64), "{b}");
+        let bytes = stream[offset..offset + size].to_vec();
+        assert_eq!(
+            b["sha256"].as_str().unwrap(),
+            sha256_hex(&bytes),
+            "{}: SHA-256",
+            b["platform"]
+        );
+        offset += size;
+        out.push((
+            b["platform"].as_str().unwrap().to_owned(),
+            b["file"].as_str().unwrap().to_owned(),
+            bytes,
+        ));
+    }
+    assert_eq!(
+        offset,
+        stream.len(),
+        "bytes in the stream outside every binary"
+    );
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -301,6 +364,7 @@ fn every_flavour_stages_as_a_publishable_extension() {
             platforms: Vec::new(),
             bin_dir: root().join("target").join("dist-bin"),
             flavour: *f,
+            quality: stage::RELEASE_QUALITY,
         })
         .unwrap();
         let staged = Manifest {
@@ -384,6 +448,8 @@ fn a_side_by_side_task_runs_through_node() {
         platforms: vec!["linux-x64".to_owned()],
         bin_dir: root().join("target").join("dist-bin"),
         flavour: flavour::by_name("side-by-side").unwrap(),
+        // Faster than the release quality; the launcher reads any.
+        quality: 5,
     })
     .expect("stage the side-by-side edition (run scripts/package first)");
     caller_identity_through_node(&out.path().join("tasks/AWSCLINative"));
@@ -425,15 +491,177 @@ fn the_launcher_forwards_cancellation() {
     }
 }
 
+/// A copy of the AWSCLI task folder of the VSIX, as the agent unpacks it
+/// into `_work/_tasks`: (holder, folder).
+fn task_copy(u: &Unzipped) -> (tempfile::TempDir, PathBuf) {
+    let copy = tempfile::tempdir().unwrap();
+    let dir = copy.path().join("AWSCLI");
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let from = u.extension.join("tasks/AWSCLI");
+    for f in [
+        "task.json",
+        "launcher.js",
+        "icon.png",
+        &format!("bin/{}", stage::ARCHIVE),
+        &format!("bin/{}", stage::INDEX),
+    ] {
+        std::fs::copy(from.join(f), dir.join(f)).unwrap();
+    }
+    (copy, dir)
+}
+
+/// The entry of `binaries.json` for `platform`.
+fn index_entry(dir: &Path, platform: &str) -> serde_json::Value {
+    read_json(&dir.join("bin").join(stage::INDEX))["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["platform"] == platform)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {platform} binary"))
+}
+
+fn files_in(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_launcher_unpacks_the_binary_once_and_reuses_it() {
+    let u = unzipped();
+    let (_copy, dir) = task_copy(&u);
+    let entry = index_entry(&dir, "linux-x64");
+    caller_identity_through_node(&dir);
+    let exe = dir.join("bin/linux-x64/AWSCLI");
+    let bytes = std::fs::read(&exe).expect("the launcher unpacks bin/linux-x64/AWSCLI");
+    assert_eq!(Some(bytes.len() as u64), entry["size"].as_u64());
+    assert_eq!(sha256_hex(&bytes), entry["sha256"].as_str().unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&exe).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "{mode:o}");
+    }
+    assert_eq!(
+        files_in(&dir.join("bin/linux-x64")),
+        BTreeSet::from(["AWSCLI".to_owned()]),
+        "nothing else is left beside the binary"
+    );
+    // The next step uses the unpacked binary: the archive is not read again.
+    std::fs::write(dir.join("bin").join(stage::ARCHIVE), b"not brotli").unwrap();
+    caller_identity_through_node(&dir);
+}
+
+#[test]
+fn the_launcher_unpacks_to_the_agent_temp_folder_when_the_task_folder_is_read_only() {
+    let u = unzipped();
+    let (_copy, dir) = task_copy(&u);
+    let entry = index_entry(&dir, "linux-x64");
+    // A file where the platform folder would go: the task folder cannot take
+    // the binary (as with a container job's read-only tasks mount, which a
+    // test running as root cannot make).
+    std::fs::write(dir.join("bin/linux-x64"), b"").unwrap();
+    let oidc = oidc_server();
+    let step = fixtures::oidc_step(&dir, &oidc)
+        .input("awsCommand", "sts")
+        .input("awsSubCommand", "get-caller-identity");
+    let unpacked = step
+        .temp_dir()
+        .join("azp-aws-tasks")
+        .join(&entry["sha256"].as_str().unwrap()[..16])
+        .join("AWSCLI");
+    let run = step.run_process(
+        &fixtures::node(),
+        &[&dir.join("launcher.js").display().to_string()],
+    );
+    run.expect(StepResult::Succeeded);
+    assert!(run.log_text().contains(fixtures::ASSUMED_ROLE_ARN));
+    assert_eq!(
+        std::fs::metadata(&unpacked).map(|m| m.len()).ok(),
+        entry["size"].as_u64(),
+        "{} holds the binary",
+        unpacked.display()
+    );
+    fixtures::assert_no_leaks(&run, &oidc);
+}
+
+#[test]
+fn a_damaged_archive_fails_the_task_and_leaves_no_binary() {
+    let u = unzipped();
+    let run_damaged = |damage: &dyn Fn(&Path)| {
+        let (copy, dir) = task_copy(&u);
+        damage(&dir);
+        let run = fixtures::isolated(&dir)
+            .input("awsCommand", "sts")
+            .run_process(
+                &fixtures::node(),
+                &[&dir.join("launcher.js").display().to_string()],
+            );
+        run.expect(StepResult::Failed);
+        assert_eq!(run.exit_code, Some(1));
+        assert_eq!(run.completions, 1);
+        assert!(
+            files_in(&dir.join("bin/linux-x64")).is_empty(),
+            "a damaged binary was left: {:?}",
+            files_in(&dir.join("bin/linux-x64"))
+        );
+        let error = run.errors()[0].to_owned();
+        assert!(error.contains("Reinstall the extension"), "{error}");
+        drop(copy);
+        error
+    };
+    // Cut short inside the linux-x64 binary.
+    let error = run_damaged(&|dir| {
+        let archive = dir.join("bin").join(stage::ARCHIVE);
+        let bytes = std::fs::read(&archive).unwrap();
+        std::fs::write(&archive, &bytes[..bytes.len() / 8]).unwrap();
+    });
+    assert!(error.contains("cannot be unpacked"), "{error}");
+    // Decompresses, but is not the binary the index lists.
+    let error = run_damaged(&|dir| {
+        let path = dir.join("bin").join(stage::INDEX);
+        let mut index = read_json(&path);
+        for b in index["binaries"].as_array_mut().unwrap() {
+            b["sha256"] = "0".repeat(64).into();
+        }
+        std::fs::write(&path, index.to_string()).unwrap();
+    });
+    assert!(error.contains("has SHA-256"), "{error}");
+    // No index at all.
+    let error =
+        run_damaged(&|dir| std::fs::remove_file(dir.join("bin").join(stage::INDEX)).unwrap());
+    assert!(error.contains("binaries.json cannot be read"), "{error}");
+}
+
+#[test]
+fn steps_starting_together_unpack_one_binary() {
+    let u = unzipped();
+    let (_copy, dir) = task_copy(&u);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| caller_identity_through_node(&dir));
+        }
+    });
+    assert_eq!(
+        files_in(&dir.join("bin/linux-x64")),
+        BTreeSet::from(["AWSCLI".to_owned()])
+    );
+}
+
 #[test]
 fn the_launcher_fails_clearly_without_a_binary_for_the_platform() {
     let u = unzipped();
-    let copy = tempfile::tempdir().unwrap();
-    let dir = copy.path().join("AWSCLI");
-    std::fs::create_dir_all(dir.join("bin/plan9-mips")).unwrap();
-    for f in ["task.json", "launcher.js", "icon.png"] {
-        std::fs::copy(u.extension.join("tasks/AWSCLI").join(f), dir.join(f)).unwrap();
-    }
+    let (_copy, dir) = task_copy(&u);
+    let index = serde_json::json!({
+        "archive": stage::ARCHIVE,
+        "binaries": [{ "platform": "plan9-mips", "file": "AWSCLI", "offset": 0, "size": 1, "sha256": "0".repeat(64) }]
+    });
+    std::fs::write(dir.join("bin").join(stage::INDEX), index.to_string()).unwrap();
     let step = fixtures::isolated(&dir).input("awsCommand", "sts");
     let run = step.run_process(
         &fixtures::node(),

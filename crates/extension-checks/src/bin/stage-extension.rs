@@ -1,6 +1,7 @@
 //! Stage the extension for tfx-cli: `stage-extension --out DIR --platforms
 //! linux-x64,win-x64 [--flavour replacement|side-by-side|dev] [--root DIR]
-//! [--bin-dir DIR] [--check]`; `--check` only validates the arguments (so
+//! [--bin-dir DIR] [--quality 0-11] [--check]`; `--quality` is the brotli
+//! quality of the packed binaries (11 unless given); `--check` only validates the arguments (so
 //! `scripts/package` refuses a wrong flavour before it builds). See `extension_checks::stage` and
 //! `extension_checks::flavour`. Run by `scripts/package`.
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let mut bin_dir = None;
     let mut flavour = flavour::FLAVOURS[0];
     let mut check_only = false;
+    let mut quality = extension_checks::stage::RELEASE_QUALITY;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_default();
@@ -26,6 +28,13 @@ fn main() -> ExitCode {
             "--check" => check_only = true,
             "--out" => out = Some(PathBuf::from(value())),
             "--bin-dir" => bin_dir = Some(PathBuf::from(value())),
+            "--quality" => match value().parse() {
+                Ok(q @ 0..=11) => quality = q,
+                _ => {
+                    eprintln!("stage-extension: --quality takes 0 to 11");
+                    return ExitCode::from(2);
+                }
+            },
             "--flavour" => match flavour::by_name(&value()) {
                 Ok(f) => flavour = f,
                 Err(e) => {
@@ -55,6 +64,7 @@ fn main() -> ExitCode {
         root,
         platforms,
         flavour,
+        quality,
     };
     match stage(&options) {
         Ok(manifest) => {
