@@ -13,8 +13,8 @@
 // binaries stored one by one would take a VSIX past Azure DevOps Server's
 // 25 MiB upload limit. On first use the launcher unpacks this platform's
 // binary to bin/<os>-<arch>/<file> in the task folder (or, when that is
-// read-only, under Agent.TempDirectory), checks its SHA-256 and size, and
-// reuses it afterwards.
+// read-only, under Agent.TempDirectory), and later launches reuse it; the
+// size and SHA-256 listed in binaries.json are checked at every launch.
 //
 // It runs the binary with the unchanged environment and inherited stdio,
 // forwards SIGINT and SIGTERM on Linux and macOS (the agent signals only
@@ -49,22 +49,42 @@ function damaged(what) {
 }
 
 function readJson(file) {
+  const shown = path.relative(__dirname, file).split(path.sep).join('/');
+  let value;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    damaged(path.basename(file) + ' cannot be read (' + e.message + ')');
+    damaged(shown + ' cannot be read (' + e.message + ')');
   }
-  return undefined;
+  if (value === null || typeof value !== 'object') {
+    damaged(shown + ' holds no JSON object');
+  }
+  return value;
 }
 
-// An unpacked binary is used only when it is complete: it is written to a
-// temporary name and renamed, so one of the right size is the whole file.
-function ready(file, size) {
+function sha256(data) {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+// The binary at `file` when it is exactly the one listed (size, then
+// SHA-256, about 6 ms for 5 MB): a file cut short by a crash, or put there
+// by anything else, is never run; the caller unpacks a fresh copy over it.
+function verified(file, entry) {
   try {
-    return fs.statSync(file).size === size;
+    if (fs.statSync(file).size !== entry.size || sha256(fs.readFileSync(file)) !== entry.sha256) {
+      return false;
+    }
   } catch (e) {
     return false;
   }
+  if (process.platform !== 'win32') {
+    try {
+      fs.chmodSync(file, 0o755);
+    } catch (e) {
+      // A read-only folder keeps the bits it was unpacked with.
+    }
+  }
+  return true;
 }
 
 // Decompresses the archive up to the end of `entry` and calls back with its
@@ -97,41 +117,59 @@ function extract(archive, entry, callback) {
       finish(null);
     }
   });
-  brotli.on('end', () => finish(new Error('it ends ' + (entry.offset + entry.size - position) +
-    ' bytes before the end of ' + entry.platform + '/' + entry.file)));
+  brotli.on('end', () => finish(new Error('the stream ends before the end of the ' + entry.platform + ' binary')));
   brotli.on('error', finish);
   input.on('error', finish);
   input.pipe(brotli);
 }
 
-// Writes the binary to `file` through a temporary name in the same folder.
-// Another step may have put it there first (on Windows a running .exe
-// cannot be replaced); a complete file is as good as ours.
-function install(data, file) {
-  const temporary = file + '.' + process.pid + '.tmp';
+// Writes the binary to `file` through a new temporary file in the same
+// folder (created exclusively, so never through a link someone left
+// there), flushed to disk before the rename, so that no crash leaves a
+// partial binary under the final name. Another step may have put the file
+// there first (on Windows a running .exe cannot be replaced); the same
+// verified binary is as good as ours.
+function install(data, file, entry) {
+  const temporary = file + '.' + process.pid + '-' + crypto.randomBytes(4).toString('hex') + '.tmp';
+  let created = false;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(temporary, data, { mode: 0o755 });
+    const fd = fs.openSync(temporary, 'wx', 0o755);
+    created = true;
+    try {
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     // The umask may have taken the executable bits away.
     fs.chmodSync(temporary, 0o755);
     try {
       fs.renameSync(temporary, file);
+      created = false;
     } catch (e) {
-      if (!ready(file, data.length)) {
+      if (!verified(file, entry)) {
         throw e;
       }
     }
   } finally {
-    try {
-      fs.unlinkSync(temporary);
-    } catch (e) {
-      // Renamed, or never written.
+    if (created) {
+      try {
+        fs.unlinkSync(temporary);
+      } catch (e) {
+        // Already gone.
+      }
     }
   }
 }
 
 function run(name, exe) {
-  const child = childProcess.spawn(exe, process.argv.slice(2), { stdio: 'inherit', env: process.env, windowsHide: true });
+  let child;
+  try {
+    child = childProcess.spawn(exe, process.argv.slice(2), { stdio: 'inherit', env: process.env, windowsHide: true });
+  } catch (e) {
+    fail('The ' + name + ' task binary ' + exe + ' could not be started: ' + e.message);
+  }
   const forward = (signal) => {
     process.on(signal, () => {
       try {
@@ -160,36 +198,49 @@ function run(name, exe) {
   });
 }
 
+// A file name with no folder in it.
+function plainName(name) {
+  return typeof name === 'string' && name !== '' && name !== '.' && name !== '..' &&
+    path.basename(name) === name && !/[\\/]/.test(name);
+}
+
 function main() {
   const dir = __dirname;
   const name = readJson(path.join(dir, 'task.json')).name;
+  if (typeof name !== 'string' || name === '') {
+    damaged('task.json has no task name');
+  }
   const index = readJson(path.join(dir, 'bin', 'binaries.json'));
-  if (!index || !Array.isArray(index.binaries) || typeof index.archive !== 'string') {
+  if (!Array.isArray(index.binaries) || index.binaries.length === 0 || !plainName(index.archive)) {
     damaged('bin/binaries.json lists no binaries');
   }
   const os = OS[process.platform];
   const arch = ARCH[process.arch];
   const platform = (os || process.platform) + '-' + (arch || process.arch);
-  const entry = index.binaries.find((b) => b.platform === platform);
+  const listed = index.binaries.filter((b) => b !== null && typeof b === 'object' && typeof b.platform === 'string');
+  if (listed.length === 0) {
+    damaged('bin/binaries.json lists no binaries');
+  }
+  const entry = listed.find((b) => b.platform === platform);
   if (!os || !arch || !entry) {
-    const shipped = index.binaries.map((b) => b.platform).join(', ') || 'none';
+    const shipped = listed.map((b) => b.platform).join(', ');
     fail('The ' + name + ' task has no binary for this agent\'s platform, ' + platform +
       ' (this package has: ' + shipped + '). Run the job on an agent with one of those platforms.');
   }
-
-  if (typeof entry.file !== 'string' || !Number.isSafeInteger(entry.offset) || !Number.isSafeInteger(entry.size) ||
-    !/^[0-9a-f]{64}$/.test(String(entry.sha256))) {
-    damaged('bin/binaries.json has no file, offset, size and SHA-256 for ' + platform);
+  const count = (n, most) => Number.isSafeInteger(n) && n >= 0 && n <= most;
+  if (!plainName(entry.file) || !count(entry.offset, Number.MAX_SAFE_INTEGER) || !count(entry.size, 1 << 30) ||
+    entry.size === 0 || !/^[0-9a-f]{64}$/.test(String(entry.sha256))) {
+    damaged('bin/binaries.json has no valid file name, offset, size and SHA-256 for ' + platform);
   }
 
-  // The task folder first; a read-only one (a container job with
-  // mountReadOnly tasks) falls back to the job's temporary folder, under a
-  // name that changes with the binary.
+  // The task folder first; one that cannot be written (a container job
+  // with mountReadOnly tasks) falls back to the job's temporary folder,
+  // under a name that changes with the binary.
   const places = [path.join(dir, 'bin', platform, entry.file)];
   if (process.env.AGENT_TEMPDIRECTORY) {
     places.push(path.join(process.env.AGENT_TEMPDIRECTORY, 'azp-aws-tasks', entry.sha256.slice(0, 16), entry.file));
   }
-  const found = places.find((p) => ready(p, entry.size));
+  const found = places.find((p) => verified(p, entry));
   if (found) {
     run(name, found);
     return;
@@ -198,23 +249,26 @@ function main() {
     if (error) {
       damaged('bin/' + index.archive + ' cannot be unpacked (' + error.message + ')');
     }
-    const digest = crypto.createHash('sha256').update(data).digest('hex');
+    const digest = sha256(data);
     if (digest !== entry.sha256) {
       damaged('the ' + platform + ' binary unpacked from bin/' + index.archive + ' has SHA-256 ' +
         digest + ', not the ' + entry.sha256 + ' listed in bin/binaries.json');
     }
     const problems = [];
-    for (const place of places) {
+    const installed = places.find((place) => {
       try {
-        install(data, place);
-        run(name, place);
-        return;
+        install(data, place, entry);
+        return true;
       } catch (e) {
-        problems.push(e.message);
+        problems.push(place + ': ' + e.message);
+        return false;
       }
+    });
+    if (!installed) {
+      fail('The ' + name + ' task could not unpack its ' + platform + ' binary (' + problems.join('; ') +
+        '). The agent\'s task folder or its temporary folder (Agent.TempDirectory) must be writable.');
     }
-    fail('The ' + name + ' task could not unpack its ' + platform + ' binary: ' + problems.join('; ') +
-      '. The agent\'s task folder or its temporary folder (Agent.TempDirectory) must be writable.');
+    run(name, installed);
   });
 }
 

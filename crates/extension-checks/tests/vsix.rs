@@ -558,6 +558,32 @@ fn the_launcher_unpacks_the_binary_once_and_reuses_it() {
 }
 
 #[test]
+fn a_wrong_file_where_the_binary_goes_is_replaced_not_run() {
+    let u = unzipped();
+    let (_copy, dir) = task_copy(&u);
+    let entry = index_entry(&dir, "linux-x64");
+    let size = usize::try_from(entry["size"].as_u64().unwrap()).unwrap();
+    // The right size, the wrong content: a file cut short by a crash and
+    // padded by the file system, or one put there by an earlier step.
+    let mut planted = b"#!/bin/sh\necho PLANTED-BINARY-RAN\n".to_vec();
+    planted.resize(size, b'#');
+    let exe = dir.join("bin/linux-x64/AWSCLI");
+    std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+    std::fs::write(&exe, &planted).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    caller_identity_through_node(&dir);
+    assert_eq!(
+        sha256_hex(&std::fs::read(&exe).unwrap()),
+        entry["sha256"].as_str().unwrap(),
+        "the planted file was replaced by the listed binary"
+    );
+}
+
+#[test]
 fn the_launcher_unpacks_to_the_agent_temp_folder_when_the_task_folder_is_read_only() {
     let u = unzipped();
     let (_copy, dir) = task_copy(&u);
