@@ -152,7 +152,8 @@ pub enum ConnectError {
         last: String,
     },
     /// The agent's own credentials are needed but there are none.
-    #[error("{}: {detail}. {}", context.what(), context.advice())]
+    // The SDK's detail may end with its own full stop.
+    #[error("{}: {}. {}", context.what(), detail.trim_end_matches('.'), context.advice())]
     NoAmbientCredentials {
         /// Why the agent's credentials were needed.
         context: AmbientNeed,
@@ -282,5 +283,24 @@ impl std::fmt::Display for WebIdentityDenial {
             self.aud,
             self.policy
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sdks_own_full_stop_is_not_doubled() {
+        let e = ConnectError::NoAmbientCredentials {
+            context: AmbientNeed::NothingConfigured,
+            detail: "the caller has insufficient permissions.".to_owned(),
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("insufficient permissions. Select an AWS service connection"),
+            "{text}"
+        );
+        assert!(!text.contains(".."), "{text}");
     }
 }
